@@ -1,0 +1,139 @@
+/*
+ * switch_aarch64_aapcs_elf_gas.S — the context switch for aarch64, AAPCS64,
+ * ELF, GNU assembler. asm/switch_x86_64_sysv_elf_gas.S is the fully
+ * commented reference; this file comments where aarch64 differs.
+ *
+ * ABI: Procedure Call Standard for the Arm 64-bit Architecture (AAPCS64),
+ * section 6.1.1 "General-purpose registers": x19-x28 are callee-saved, x29
+ * is the frame pointer, x30 (lr) holds the return address; section 6.1.2
+ * "SIMD and Floating-Point registers": only the low 64 bits of v8-v15
+ * (d8-d15) are callee-saved. sp must be 16-byte aligned at all times when
+ * it is used to access memory, so the frame is a multiple of 16.
+ *
+ *                                   x0              x1             x2
+ *   uintptr_t swapctx_switch(void **save_sp, void *load_sp, uintptr_t value);
+ *
+ * The saved frame (160 bytes, saved sp 16-byte aligned, checked by
+ * src/arch/aarch64.rs):
+ *
+ *   offset  contents        offset  contents
+ *   ------  --------        ------  --------
+ *     +0    d8               +64    x19
+ *     +8    d9               +72    x20
+ *    +16    d10              +80    x21
+ *    +24    d11              +88    x22
+ *    +32    d12              +96    x23
+ *    +40    d13             +104    x24
+ *    +48    d14             +112    x25
+ *    +56    d15             +120    x26
+ *                           +128    x27
+ *                           +136    x28
+ *                           +144    x29 (frame pointer)
+ *                           +152    x30 (lr: where this side resumes)
+ *
+ * Unlike x86_64 the return address is not on the stack but in x30, so it
+ * is saved in the frame like any other register, and `ret` jumps to the
+ * restored x30. There is no red zone on aarch64: nothing is ever stored
+ * below sp.
+ */
+#include "common.h"
+
+FUNC_BEGIN(SYM(switch))
+    .cfi_startproc
+    BTI_C
+    sub     sp, sp, #160            /* make the frame (sp stays aligned) */
+    .cfi_def_cfa_offset 160
+    stp     x29, x30, [sp, #144]    /* save fp, lr           -> +144, +152 */
+    .cfi_offset x29, -16
+    .cfi_offset x30, -8
+    stp     x27, x28, [sp, #128]    /* save x27, x28         -> +128, +136 */
+    .cfi_offset x27, -32
+    .cfi_offset x28, -24
+    stp     x25, x26, [sp, #112]    /* save x25, x26         -> +112, +120 */
+    .cfi_offset x25, -48
+    .cfi_offset x26, -40
+    stp     x23, x24, [sp, #96]     /* save x23, x24         -> +96, +104 */
+    .cfi_offset x23, -64
+    .cfi_offset x24, -56
+    stp     x21, x22, [sp, #80]     /* save x21, x22         -> +80, +88 */
+    .cfi_offset x21, -80
+    .cfi_offset x22, -72
+    stp     x19, x20, [sp, #64]     /* save x19, x20         -> +64, +72 */
+    .cfi_offset x19, -96
+    .cfi_offset x20, -88
+    stp     d14, d15, [sp, #48]     /* save d14, d15         -> +48, +56 */
+    .cfi_offset d14, -112
+    .cfi_offset d15, -104
+    stp     d12, d13, [sp, #32]     /* save d12, d13         -> +32, +40 */
+    .cfi_offset d12, -128
+    .cfi_offset d13, -120
+    stp     d10, d11, [sp, #16]     /* save d10, d11         -> +16, +24 */
+    .cfi_offset d10, -144
+    .cfi_offset d11, -136
+    stp     d8, d9, [sp, #0]        /* save d8, d9           -> +0, +8 */
+    .cfi_offset d8, -160
+    .cfi_offset d9, -152
+
+    mov     x9, sp                  /* sp cannot be stored directly */
+    str     x9, [x0]                /* *save_sp = our stack pointer */
+    mov     sp, x1                  /* switch: now on the other stack */
+    mov     x0, x2                  /* the value crosses as the return value */
+
+    ldp     d8, d9, [sp, #0]        /* restore d8, d9        <- +0, +8 */
+    ldp     d10, d11, [sp, #16]     /* restore d10, d11      <- +16, +24 */
+    ldp     d12, d13, [sp, #32]     /* restore d12, d13      <- +32, +40 */
+    ldp     d14, d15, [sp, #48]     /* restore d14, d15      <- +48, +56 */
+    ldp     x19, x20, [sp, #64]     /* restore x19, x20      <- +64, +72 */
+    ldp     x21, x22, [sp, #80]     /* restore x21, x22      <- +80, +88 */
+    ldp     x23, x24, [sp, #96]     /* restore x23, x24      <- +96, +104 */
+    ldp     x25, x26, [sp, #112]    /* restore x25, x26      <- +112, +120 */
+    ldp     x27, x28, [sp, #128]    /* restore x27, x28      <- +128, +136 */
+    ldp     x29, x30, [sp, #144]    /* restore fp, lr        <- +144, +152 */
+    add     sp, sp, #160            /* drop the frame */
+    .cfi_def_cfa_offset 0
+    .cfi_restore x19
+    .cfi_restore x20
+    .cfi_restore x21
+    .cfi_restore x22
+    .cfi_restore x23
+    .cfi_restore x24
+    .cfi_restore x25
+    .cfi_restore x26
+    .cfi_restore x27
+    .cfi_restore x28
+    .cfi_restore x29
+    .cfi_restore x30
+    .cfi_restore d8
+    .cfi_restore d9
+    .cfi_restore d10
+    .cfi_restore d11
+    .cfi_restore d12
+    .cfi_restore d13
+    .cfi_restore d14
+    .cfi_restore d15
+    ret                             /* resume the other side at x30 */
+    .cfi_endproc
+FUNC_END(SYM(switch))
+
+/*
+ * init_stack (src/arch/aarch64.rs) builds a frame with
+ *   x30 = this trampoline, x19 = entry, x20 = data, x21 = on_return,
+ *   x29 = 0 (frame-pointer walkers stop here),
+ * and the switch's `ret` lands here with x0 = the value that was passed.
+ *
+ *   noreturn void entry(uintptr_t value /+ x0 +/, void *data /+ x1 +/);
+ */
+FUNC_BEGIN(SYM(trampoline))
+    .cfi_startproc
+    .cfi_undefined x30              /* no caller: backtraces end here */
+    BTI_C
+    mov     x1, x20                 /* arg 2: the data pointer; x0 already
+                                       holds the value of the first switch */
+    blr     x19                     /* entry(value, data) */
+    mov     x0, x19                 /* entry returned: arg 1 = that entry */
+    blr     x21                     /* on_return(entry): does not return */
+    brk     #0                      /* in case it does: trap, never run on */
+    .cfi_endproc
+FUNC_END(SYM(trampoline))
+
+NOTE_GNU_STACK

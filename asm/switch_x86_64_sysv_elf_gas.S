@@ -1,0 +1,144 @@
+/*
+ * switch_x86_64_sysv_elf_gas.S — the context switch for x86_64, System V
+ * ABI, ELF, GNU assembler (AT&T syntax). This is the fully commented
+ * reference; the other architectures comment where they differ.
+ *
+ * ABI: System V AMD64 psABI, section 3.2.1 "Registers" and figure 3.4:
+ * rbx, rbp, r12-r15 and rsp belong to the caller and must be preserved
+ * across a call; so must the control bits of MXCSR and the x87 control
+ * word. Everything else may be clobbered. rsp is 16-byte aligned at every
+ * `call` (so rsp+8 is aligned on entry to a function).
+ *
+ * C prototype (src/arch/mod.rs declares it for Rust):
+ *
+ *                                  rdi             rsi            rdx
+ *   uintptr_t swapctx_switch(void **save_sp, void *load_sp, uintptr_t value);
+ *
+ *   Saves the callee-saved state of the running context on its own stack,
+ *   stores the resulting stack pointer to *save_sp, loads load_sp (a stack
+ *   pointer saved by an earlier switch, or made by src/arch/x86_64.rs's
+ *   init_stack) and restores that context, which sees `value` as the return
+ *   value of *its* call to swapctx_switch (or, for a fresh context, as the
+ *   first argument of its entry function).
+ *
+ * The saved frame. A suspended context's saved stack pointer points at +0;
+ * the frame is 64 bytes and the saved stack pointer is 16-byte aligned.
+ * src/arch/x86_64.rs states these offsets as consts and its tests read a
+ * suspended frame back to check every one.
+ *
+ *   offset  size  contents
+ *   ------  ----  ---------------------------------------------
+ *     +0     4    MXCSR (SSE control and status)
+ *     +4     2    x87 FPU control word
+ *     +6     2    padding
+ *     +8     8    r15
+ *    +16     8    r14
+ *    +24     8    r13
+ *    +32     8    r12
+ *    +40     8    rbx
+ *    +48     8    rbp
+ *    +56     8    return address (pushed by the caller's `call`)
+ *    +64          the caller's frame (its rsp before the `call`)
+ *
+ * Pitfalls kept in mind:
+ *  - Signals: a handler may run between any two instructions, on the
+ *    current stack, below rsp. Everything is stored at or above rsp before
+ *    rsp changes, and rsp only ever holds a valid, fully written stack
+ *    pointer of one side or the other. Nothing lives in the red zone.
+ *  - Return-stack buffer: the final `ret` returns to a different call site
+ *    than the `call` that entered; see docs for what this costs.
+ *
+ * Glossary: stmxcsr/ldmxcsr store/load the 32-bit MXCSR register; fnstcw
+ * stores the x87 control word without checking for pending exceptions,
+ * fldcw loads it.
+ */
+#include "common.h"
+
+FUNC_BEGIN(SYM(switch))
+    .cfi_startproc
+    CET_ENDBR
+    /* On entry: rsp -> return address, CFA = rsp + 8. */
+    pushq   %rbp                    /* save rbp            -> +48 */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    pushq   %rbx                    /* save rbx            -> +40 */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbx, 0
+    pushq   %r12                    /* save r12            -> +32 */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r12, 0
+    pushq   %r13                    /* save r13            -> +24 */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r13, 0
+    pushq   %r14                    /* save r14            -> +16 */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r14, 0
+    pushq   %r15                    /* save r15            -> +8  */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r15, 0
+    subq    $8, %rsp                /* room for the FP control words */
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)                  /* save MXCSR          -> +0  */
+    fnstcw  4(%rsp)                 /* save x87 control word -> +4 */
+
+    movq    %rsp, (%rdi)            /* *save_sp = our stack pointer */
+    movq    %rsi, %rsp              /* switch: now on the other stack; its
+                                       frame has the same layout, so the
+                                       CFI above describes it as well */
+    movq    %rdx, %rax              /* the value crosses as the return value */
+
+    ldmxcsr (%rsp)                  /* restore MXCSR       <- +0  */
+    fldcw   4(%rsp)                 /* restore x87 control word <- +4 */
+    addq    $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    popq    %r15                    /* restore r15         <- +8  */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
+    popq    %r14                    /* restore r14         <- +16 */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
+    popq    %r13                    /* restore r13         <- +24 */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
+    popq    %r12                    /* restore r12         <- +32 */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
+    popq    %rbx                    /* restore rbx         <- +40 */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
+    popq    %rbp                    /* restore rbp         <- +48 */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
+    ret                             /* resume the other side <- +56 */
+    .cfi_endproc
+FUNC_END(SYM(switch))
+
+/*
+ * The first code a fresh context runs. init_stack builds a saved frame
+ * whose return address is this trampoline, with
+ *
+ *   r12 = entry function, rbx = its data pointer,
+ *   r13 = the function to call if entry ever returns (it must not),
+ *   rbp = 0 (frame-pointer walkers stop here),
+ *
+ * so the switch's `ret` lands here with rax = the value that was passed and
+ * rsp 16-byte aligned (init_stack reserves 16 bytes above the frame).
+ *
+ *                                   rdi             rsi
+ *   noreturn void entry(uintptr_t value, void *data);
+ */
+FUNC_BEGIN(SYM(trampoline))
+    .cfi_startproc
+    .cfi_undefined %rip             /* no caller: backtraces end here */
+    CET_ENDBR
+    movq    %rax, %rdi              /* arg 1: the value of the first switch */
+    movq    %rbx, %rsi              /* arg 2: the data pointer from init_stack */
+    callq   *%r12                   /* entry(value, data) */
+    /* entry returned, which it must never do: report and abort. */
+    movq    %r12, %rdi              /* arg 1: the entry that returned */
+    callq   *%r13                   /* on_return(entry): does not return */
+    ud2                             /* in case it does: fault, never run on */
+    .cfi_endproc
+FUNC_END(SYM(trampoline))
+
+NOTE_GNU_STACK

@@ -1,0 +1,173 @@
+//! aarch64 AAPCS64: the saved frame of `asm/switch_aarch64_aapcs_elf_gas.S`.
+//!
+//! A fresh context, as `init_stack` leaves it:
+//!
+//! ```text
+//!   top ───────────►  +-------------------------+ (16-byte aligned)
+//!                     | TOP_RESERVED (16 bytes) | coroutine slots
+//!   top-16 ────────►  +-------------------------+ sp when the trampoline runs
+//!                     | x30 = trampoline        | +152
+//!                     | x29 = 0                 | +144
+//!                     | x28 .. x22 = 0          | +136 .. +88
+//!                     | x21 = on_return         | +80
+//!                     | x20 = data              | +72
+//!                     | x19 = entry             | +64
+//!                     | d15 .. d8 = 0           | +56 .. +0
+//!   sp = top-176 ──►  +-------------------------+
+//! ```
+
+use super::{STACK_ALIGN, TOP_RESERVED};
+
+/// Size of a saved frame.
+pub(crate) const FRAME_SIZE: usize = 160;
+/// d8 .. d15 at OFF_D8 + 8 * (n - 8).
+pub(crate) const OFF_D8: usize = 0;
+/// x19 .. x28 at OFF_X19 + 8 * (n - 19).
+pub(crate) const OFF_X19: usize = 64;
+pub(crate) const OFF_X29: usize = 144;
+/// The link register: where the switch's `ret` goes.
+pub(crate) const OFF_X30: usize = 152;
+
+const _: () = assert!(OFF_D8 + 8 * 8 == OFF_X19);
+const _: () = assert!(OFF_X19 + 8 * 10 == OFF_X29);
+const _: () = assert!(OFF_X30 + 8 == FRAME_SIZE);
+const _: () = assert!(FRAME_SIZE % STACK_ALIGN == 0);
+const _: () = assert!(TOP_RESERVED % STACK_ALIGN == 0);
+
+/// Lays out a fresh context's first frame below `top` and returns its saved
+/// stack pointer.
+///
+/// # Safety
+/// `top` must be 16-byte aligned and the top of writable memory with at
+/// least `TOP_RESERVED + FRAME_SIZE` bytes below it.
+pub(crate) unsafe fn init_stack(
+    top: *mut u8,
+    entry: usize,
+    data: usize,
+    on_return: usize,
+) -> *mut u8 {
+    debug_assert!(top as usize % STACK_ALIGN == 0, "stack top must be aligned");
+    let sp = top.wrapping_sub(TOP_RESERVED + FRAME_SIZE);
+    // SAFETY: the caller guarantees the bytes from `sp` to `top` are
+    // writable; `sp` is 16-byte aligned, so every 8-byte slot is aligned.
+    unsafe {
+        let words = sp.cast::<usize>();
+        for i in 0..(FRAME_SIZE / 8) {
+            words.add(i).write(0);
+        }
+        sp.add(OFF_X19).cast::<usize>().write(entry);
+        sp.add(OFF_X19 + 8).cast::<usize>().write(data);
+        sp.add(OFF_X19 + 16).cast::<usize>().write(on_return);
+        sp.add(OFF_X30)
+            .cast::<usize>()
+            .write(super::swapctx_trampoline as *const () as usize);
+        top.sub(TOP_RESERVED).cast::<[usize; 2]>().write([0, 0]);
+    }
+    sp
+}
+
+/// The register test's view of the callee-saved state: x19-x29, then
+/// d8-d15 as bit patterns.
+#[cfg(test)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Regs {
+    pub gp: [u64; 11],
+    pub fp: [u64; 8],
+}
+
+#[cfg(test)]
+impl Regs {
+    /// Distinct values for every register, from `seed`.
+    pub fn pattern(seed: u64) -> Regs {
+        let mut r = Regs::default();
+        for (i, v) in r.gp.iter_mut().chain(r.fp.iter_mut()).enumerate() {
+            *v = seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(i as u32 * 5 + 1)
+                ^ (i as u64 + 1);
+        }
+        r
+    }
+}
+
+/// Loads `vals` into every callee-saved register, switches with the real
+/// switch, and stores what those registers hold afterwards into `out`.
+///
+/// # Safety
+/// As `swapctx_switch`.
+#[cfg(test)]
+pub(crate) unsafe fn torture_switch(
+    save: *mut *mut u8,
+    to: *mut u8,
+    value: usize,
+    vals: &Regs,
+    out: &mut Regs,
+) -> usize {
+    let ret: usize;
+    // SAFETY: the asm saves and restores x19 and x29 (which cannot be named
+    // as operands), declares every other register it touches, and keeps sp
+    // 16-byte aligned.
+    unsafe {
+        core::arch::asm!(
+            "stp x19, x29, [sp, #-16]!",
+            "stp x9, xzr, [sp, #-16]!",  // the out pointer
+            "ldp x19, x20, [x8, #0]",
+            "ldp x21, x22, [x8, #16]",
+            "ldp x23, x24, [x8, #32]",
+            "ldp x25, x26, [x8, #48]",
+            "ldp x27, x28, [x8, #64]",
+            "ldr x29, [x8, #80]",
+            "ldp d8, d9, [x8, #88]",
+            "ldp d10, d11, [x8, #104]",
+            "ldp d12, d13, [x8, #120]",
+            "ldp d14, d15, [x8, #136]",
+            "bl {switch}",
+            "ldr x9, [sp]",
+            "stp x19, x20, [x9, #0]",
+            "stp x21, x22, [x9, #16]",
+            "stp x23, x24, [x9, #32]",
+            "stp x25, x26, [x9, #48]",
+            "stp x27, x28, [x9, #64]",
+            "str x29, [x9, #80]",
+            "stp d8, d9, [x9, #88]",
+            "stp d10, d11, [x9, #104]",
+            "stp d12, d13, [x9, #120]",
+            "stp d14, d15, [x9, #136]",
+            "add sp, sp, #16",
+            "ldp x19, x29, [sp], #16",
+            switch = sym super::swapctx_switch,
+            in("x0") save,
+            in("x1") to,
+            in("x2") value,
+            in("x8") vals as *const Regs,
+            in("x9") out as *mut Regs,
+            lateout("x0") ret,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// Reads a suspended context's saved frame at the offsets above.
+#[cfg(test)]
+pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
+    // SAFETY: the caller passes a suspended context's stack pointer, whose
+    // FRAME_SIZE bytes are the saved frame.
+    unsafe {
+        let w = |off: usize| sp.add(off).cast::<u64>().read();
+        let mut r = Regs::default();
+        for i in 0..10 {
+            r.gp[i] = w(OFF_X19 + 8 * i);
+        }
+        r.gp[10] = w(OFF_X29);
+        for i in 0..8 {
+            r.fp[i] = w(OFF_D8 + 8 * i);
+        }
+        r
+    }
+}

@@ -1,0 +1,60 @@
+//! The per-architecture switch: the assembly symbols and the layout of a
+//! saved frame.
+//!
+//! Every architecture module exports the same items:
+//!
+//! - `FRAME_SIZE` and the `OFF_*` consts: the saved frame, as the grid at
+//!   the top of its `.S` file draws it (tests read a suspended frame back to
+//!   check every offset);
+//! - `init_stack`: lays out a fresh context's first frame so that the first
+//!   switch into it lands in the trampoline.
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use self::x86_64::*;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use self::aarch64::*;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("swapctx supports x86_64 and aarch64 (see build.rs)");
+
+/// Stack pointers are 16-byte aligned on every supported architecture, at
+/// every call (x86_64) or at all times (aarch64).
+pub(crate) const STACK_ALIGN: usize = 16;
+
+/// Bytes kept free at the very top of a stack, above the first frame. The
+/// coroutine layer keeps its two stack-pointer slots there.
+pub(crate) const TOP_RESERVED: usize = 16;
+
+extern "C" {
+    /// The switch in `asm/switch_<arch>_*.S`: saves the callee-saved state
+    /// on the current stack, writes the stack pointer to `*save_sp`, loads
+    /// `load_sp`, restores that side and returns `value` there.
+    ///
+    /// # Safety
+    /// `load_sp` must be a suspended context's stack pointer (saved by this
+    /// switch or made by `init_stack`) whose stack is alive; `save_sp` must
+    /// be writable and stay valid until something switches back through it.
+    #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_switch")]
+    pub fn swapctx_switch(save_sp: *mut *mut u8, load_sp: *mut u8, value: usize) -> usize;
+
+    /// The first code a fresh context runs (never called directly).
+    #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_trampoline")]
+    pub(crate) fn swapctx_trampoline();
+}
+
+#[cfg(test)]
+mod tests;
+
+/// What the trampoline calls if an entry function returns: a clear abort,
+/// never a return into nothing.
+pub(crate) extern "C" fn entry_returned(entry: usize) -> ! {
+    crate::fatal(format_args!(
+        "swapctx: the entry function at {entry:#x} of a raw context returned; \
+         an entry function must switch away for the last time instead of returning"
+    ))
+}

@@ -1,0 +1,217 @@
+//! x86_64 System V: the saved frame of `asm/switch_x86_64_sysv_elf_gas.S`.
+//!
+//! A fresh context, as `init_stack` leaves it (addresses grow upwards):
+//!
+//! ```text
+//!   top ──────────────►  +------------------------+  (16-byte aligned)
+//!                        | TOP_RESERVED (16 bytes)|  coroutine slots
+//!   top-16 ───────────►  +------------------------+  rsp when the trampoline runs
+//!                        | return addr: trampoline|  +56
+//!                        | rbp = 0                |  +48
+//!                        | rbx = data             |  +40
+//!                        | r12 = entry            |  +32
+//!                        | r13 = on_return        |  +24
+//!                        | r14 = 0, r15 = 0       |  +16, +8
+//!                        | MXCSR, x87 CW          |  +0, +4
+//!   sp = top-80 ──────►  +------------------------+  (16-byte aligned)
+//! ```
+//!
+//! A suspended context looks the same, with the values its switch saved and
+//! its own return address; a running one has no saved frame at all.
+
+use super::{STACK_ALIGN, TOP_RESERVED};
+
+/// Size of a saved frame, return address included.
+pub(crate) const FRAME_SIZE: usize = 64;
+/// MXCSR (4 bytes).
+pub(crate) const OFF_MXCSR: usize = 0;
+/// x87 control word (2 bytes).
+pub(crate) const OFF_X87CW: usize = 4;
+pub(crate) const OFF_R15: usize = 8;
+pub(crate) const OFF_R14: usize = 16;
+pub(crate) const OFF_R13: usize = 24;
+pub(crate) const OFF_R12: usize = 32;
+pub(crate) const OFF_RBX: usize = 40;
+pub(crate) const OFF_RBP: usize = 48;
+/// Where the switch's `ret` goes.
+pub(crate) const OFF_RET: usize = 56;
+
+const _: () = assert!(OFF_RET + 8 == FRAME_SIZE);
+const _: () = assert!(FRAME_SIZE % STACK_ALIGN == 0);
+// The trampoline runs with rsp = top - TOP_RESERVED, which must be 16-byte
+// aligned so that its `call` gives the entry a correctly aligned frame.
+const _: () = assert!(TOP_RESERVED % STACK_ALIGN == 0);
+
+/// The MXCSR a fresh context starts with: the power-on default (all
+/// exceptions masked, round to nearest).
+pub(crate) const DEFAULT_MXCSR: u32 = 0x1f80;
+/// The x87 control word a fresh context starts with: the `fninit` default
+/// (all exceptions masked, 64-bit precision, round to nearest).
+pub(crate) const DEFAULT_X87CW: u16 = 0x037f;
+
+/// Lays out a fresh context's first frame below `top` and returns its saved
+/// stack pointer.
+///
+/// # Safety
+/// `top` must be 16-byte aligned and the top of writable memory with at
+/// least `TOP_RESERVED + FRAME_SIZE` bytes below it.
+pub(crate) unsafe fn init_stack(
+    top: *mut u8,
+    entry: usize,
+    data: usize,
+    on_return: usize,
+) -> *mut u8 {
+    debug_assert!(top as usize % STACK_ALIGN == 0, "stack top must be aligned");
+    let sp = top.wrapping_sub(TOP_RESERVED + FRAME_SIZE);
+    // SAFETY: the caller guarantees the bytes from `sp` to `top` are
+    // writable; every offset is below FRAME_SIZE and 8-byte aligned.
+    unsafe {
+        sp.add(OFF_MXCSR).cast::<u32>().write(DEFAULT_MXCSR);
+        sp.add(OFF_X87CW).cast::<u16>().write(DEFAULT_X87CW);
+        sp.add(OFF_X87CW + 2).cast::<u16>().write(0);
+        sp.add(OFF_R15).cast::<usize>().write(0);
+        sp.add(OFF_R14).cast::<usize>().write(0);
+        sp.add(OFF_R13).cast::<usize>().write(on_return);
+        sp.add(OFF_R12).cast::<usize>().write(entry);
+        sp.add(OFF_RBX).cast::<usize>().write(data);
+        sp.add(OFF_RBP).cast::<usize>().write(0);
+        sp.add(OFF_RET)
+            .cast::<usize>()
+            .write(super::swapctx_trampoline as *const () as usize);
+        // The reserved words: zero, so a stray read sees nothing.
+        top.sub(TOP_RESERVED).cast::<[usize; 2]>().write([0, 0]);
+    }
+    sp
+}
+
+/// The register test's view of the callee-saved state: rbx, rbp, r12-r15,
+/// then MXCSR and the x87 control word.
+#[cfg(test)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Regs {
+    pub gp: [u64; 6],
+    pub mxcsr: u32,
+    pub x87cw: u16,
+    pub pad: u16,
+}
+
+#[cfg(test)]
+impl Regs {
+    /// Distinct values for every register, from `seed`; MXCSR and the x87
+    /// control word get an unusual rounding mode (and precision).
+    pub fn pattern(seed: u64) -> Regs {
+        let mut gp = [0u64; 6];
+        for (i, r) in gp.iter_mut().enumerate() {
+            *r = seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(i as u32 * 9 + 1)
+                ^ (i as u64 + 1);
+        }
+        // All exceptions masked; rounding mode bits 13-14, FTZ (15), DAZ (6).
+        let rc = ((seed >> 3) & 3) as u32;
+        let mxcsr = 0x1f80
+            | (rc << 13)
+            | (((seed >> 5) & 1) as u32) << 15
+            | (((seed >> 6) & 1) as u32) << 6;
+        // Exceptions masked (0x7f with reserved bit 6 set); precision bits
+        // 8-9 (0b01 is reserved, so 0b00, 0b10, 0b11), rounding bits 10-11.
+        let pc = [0u16, 2, 3][(seed % 3) as usize];
+        let x87cw = 0x007f | (pc << 8) | ((((seed >> 7) & 3) as u16) << 10);
+        Regs {
+            gp,
+            mxcsr,
+            x87cw,
+            pad: 0,
+        }
+    }
+}
+
+/// Loads `vals` into every callee-saved register, switches with the real
+/// switch, and stores what those registers hold after the switch returns
+/// into `out`. The caller's own rbx, rbp, MXCSR and control word are kept.
+///
+/// # Safety
+/// As `swapctx_switch`.
+#[cfg(test)]
+pub(crate) unsafe fn torture_switch(
+    save: *mut *mut u8,
+    to: *mut u8,
+    value: usize,
+    vals: &Regs,
+    out: &mut Regs,
+) -> usize {
+    let ret: usize;
+    // SAFETY: the asm keeps rsp, rbx, rbp, MXCSR and the control word as it
+    // found them, declares every other register it touches, and calls the
+    // switch with a 16-byte aligned stack as the ABI wants.
+    unsafe {
+        core::arch::asm!(
+            "push rbx",
+            "push rbp",
+            "mov rax, rsp",
+            "and rsp, -16",
+            "sub rsp, 32",
+            "mov [rsp + 16], rax",      // the original rsp
+            "mov [rsp + 24], r9",       // the out pointer
+            "stmxcsr [rsp]",            // the caller's MXCSR
+            "fnstcw [rsp + 4]",         // and x87 control word
+            "mov rbx, [r8]",
+            "mov rbp, [r8 + 8]",
+            "mov r12, [r8 + 16]",
+            "mov r13, [r8 + 24]",
+            "mov r14, [r8 + 32]",
+            "mov r15, [r8 + 40]",
+            "ldmxcsr [r8 + 48]",
+            "fldcw [r8 + 52]",
+            "call {switch}",
+            "mov rcx, [rsp + 24]",
+            "mov [rcx], rbx",
+            "mov [rcx + 8], rbp",
+            "mov [rcx + 16], r12",
+            "mov [rcx + 24], r13",
+            "mov [rcx + 32], r14",
+            "mov [rcx + 40], r15",
+            "stmxcsr [rcx + 48]",
+            "fnstcw [rcx + 52]",
+            "ldmxcsr [rsp]",
+            "fldcw [rsp + 4]",
+            "mov rsp, [rsp + 16]",
+            "pop rbp",
+            "pop rbx",
+            switch = sym super::swapctx_switch,
+            in("rdi") save,
+            in("rsi") to,
+            in("rdx") value,
+            in("r8") vals as *const Regs,
+            in("r9") out as *mut Regs,
+            lateout("rax") ret,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// Reads a suspended context's saved frame at the offsets above.
+#[cfg(test)]
+pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
+    // SAFETY: the caller passes a suspended context's stack pointer, whose
+    // FRAME_SIZE bytes are the saved frame.
+    unsafe {
+        let w = |off: usize| sp.add(off).cast::<u64>().read();
+        Regs {
+            gp: [
+                w(OFF_RBX),
+                w(OFF_RBP),
+                w(OFF_R12),
+                w(OFF_R13),
+                w(OFF_R14),
+                w(OFF_R15),
+            ],
+            mxcsr: sp.add(OFF_MXCSR).cast::<u32>().read(),
+            x87cw: sp.add(OFF_X87CW).cast::<u16>().read(),
+            pad: 0,
+        }
+    }
+}

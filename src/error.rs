@@ -1,0 +1,128 @@
+//! The crate's error type.
+
+use core::fmt;
+
+/// What can go wrong when making a stack.
+///
+/// Every variant's message says what was asked for and, where the kernel
+/// refused, what it said and what to do about it.
+///
+/// # Examples
+/// ```
+/// use swapctx::{Error, Stack};
+///
+/// let err = Stack::new(0).unwrap_err();
+/// assert_eq!(err, Error::ZeroStackSize);
+/// assert_eq!(err.to_string(), "a stack size of 0 bytes was requested; a stack needs at least 1 byte");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// `Stack::new(0)`.
+    ZeroStackSize,
+    /// The size, rounded up to whole pages and with the guard page added,
+    /// does not fit in the address space (`usize`, or `isize::MAX` bytes).
+    StackSizeOverflow {
+        /// The size that was asked for.
+        requested: usize,
+    },
+    /// The kernel refused to map the stack (`mmap` failed).
+    Map {
+        /// Bytes the mapping would have had, guard page included.
+        size: usize,
+        /// The `errno` that `mmap` returned.
+        errno: i32,
+    },
+    /// The kernel refused to install the guard page (`mprotect` failed).
+    /// The most common cause is the per-process mapping limit: every guard
+    /// page made with `mprotect` splits its mapping in two.
+    GuardPage {
+        /// The `errno` that the kernel returned.
+        errno: i32,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::ZeroStackSize => {
+                f.write_str("a stack size of 0 bytes was requested; a stack needs at least 1 byte")
+            }
+            Error::StackSizeOverflow { requested } => write!(
+                f,
+                "a stack size of {requested} bytes is too large: rounded up to whole pages \
+                 and with its guard page it does not fit in the address space"
+            ),
+            Error::Map { size, errno } => {
+                write!(
+                    f,
+                    "the kernel refused to map a {size}-byte stack: {}",
+                    errno_text(errno)
+                )?;
+                if errno == libc::ENOMEM {
+                    f.write_str(
+                        " (out of address space or memory, or the process reached its \
+                         mapping limit, vm.max_map_count, or its RLIMIT_AS; use smaller \
+                         stacks, fewer live coroutines, or raise the limit)",
+                    )?;
+                }
+                Ok(())
+            }
+            Error::GuardPage { errno } => {
+                write!(
+                    f,
+                    "the kernel refused to install a stack's guard page: {}",
+                    errno_text(errno)
+                )?;
+                if errno == libc::ENOMEM {
+                    f.write_str(
+                        " (each guard page splits a mapping; the process probably reached \
+                         its mapping limit, vm.max_map_count: drop stacks you no longer \
+                         need, reuse them with a pool, or raise the limit with \
+                         `sysctl vm.max_map_count=...`)",
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// `strerror`-like text for an errno, with its symbolic name.
+fn errno_text(errno: i32) -> ErrnoText {
+    ErrnoText(errno)
+}
+
+struct ErrnoText(i32);
+
+impl fmt::Display for ErrnoText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.0 {
+            libc::ENOMEM => "ENOMEM",
+            libc::EINVAL => "EINVAL",
+            libc::EAGAIN => "EAGAIN",
+            libc::EPERM => "EPERM",
+            libc::EACCES => "EACCES",
+            _ => "",
+        };
+        #[cfg(feature = "std")]
+        {
+            let io = std::io::Error::from_raw_os_error(self.0);
+            if name.is_empty() {
+                write!(f, "{io}")
+            } else {
+                write!(f, "{name}, {io}")
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            write!(f, "{name} (errno {})", self.0)
+        }
+    }
+}
+
+/// `Result<T, swapctx::Error>`.
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,0 +1,393 @@
+//! Turns a hit on a stack's guard page into a clear message and an abort.
+//!
+//! Every [`Stack`](crate::Stack) registers its guard page here when it is
+//! made and removes it when it is dropped. A `SIGSEGV`/`SIGBUS` handler,
+//! installed once on an alternate signal stack, looks the faulting address
+//! up: a hit on one of our guard pages prints
+//!
+//! ```text
+//! swapctx: a coroutine has overflowed its stack: fault at 0x7f3a1c3ff8c8 in the guard page below the stack 0x7f3a1c400000..0x7f3a1c440000 (262144 bytes); make the stack bigger (Stack::new, Coroutine::with_stack)
+//! ```
+//!
+//! and aborts, the way Rust reports a thread's overflow. Every other fault
+//! goes to the handler that was installed before ours (Rust's own overflow
+//! report for threads, or a handler of the program's), or, if there was
+//! none, to the default action.
+//!
+//! The registry is read from a signal handler, so readers take no lock: it
+//! is a fixed table of buckets, each a singly linked list of nodes that are
+//! never freed (a dropped stack's node is unlinked and reused). Writers, who
+//! make and drop stacks, serialise on a mutex. A reader racing a writer on
+//! another thread may miss that thread's change, never a stack that is in
+//! use by the faulting thread: that stack cannot be dropped while it runs.
+
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
+
+const BUCKETS: usize = 4096;
+
+struct Node {
+    /// Lowest address of the guard page (the key), 0 when unused.
+    guard_lo: AtomicUsize,
+    guard_hi: AtomicUsize,
+    /// Highest address of the usable stack.
+    stack_hi: AtomicUsize,
+    next: AtomicPtr<Node>,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: AtomicPtr<Node> = AtomicPtr::new(ptr::null_mut());
+static TABLE: [AtomicPtr<Node>; BUCKETS] = [EMPTY; BUCKETS];
+
+/// Unlinked nodes, ready for reuse. Also serialises every writer.
+struct FreeList(Vec<*mut Node>);
+// SAFETY: the pointers are leaked `Box<Node>`s that live forever and whose
+// fields are atomics; they are only handed out under the mutex.
+unsafe impl Send for FreeList {}
+static WRITERS: Mutex<FreeList> = Mutex::new(FreeList(Vec::new()));
+
+fn bucket(guard_lo: usize) -> &'static AtomicPtr<Node> {
+    let page = guard_lo >> 12;
+    // Fibonacci hashing spreads neighbouring pages over the table.
+    let h = page.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 12);
+    &TABLE[h % BUCKETS]
+}
+
+/// A registration; give it back to [`unregister`].
+#[derive(Debug)]
+pub(crate) struct Registration(*mut Node);
+
+// SAFETY: the node is a leaked, atomics-only `Node`; the registration only
+// identifies it.
+unsafe impl Send for Registration {}
+// SAFETY: as above; a shared registration offers no access at all.
+unsafe impl Sync for Registration {}
+
+/// Records that `[guard_lo, guard_hi)` is the guard page of the stack whose
+/// usable part ends at `stack_hi`, and makes sure the handler is installed.
+pub(crate) fn register(guard_lo: usize, guard_hi: usize, stack_hi: usize) -> Registration {
+    install_handler();
+    let mut free = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    let node = free.0.pop().unwrap_or_else(|| {
+        Box::into_raw(Box::new(Node {
+            guard_lo: AtomicUsize::new(0),
+            guard_hi: AtomicUsize::new(0),
+            stack_hi: AtomicUsize::new(0),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }))
+    });
+    // SAFETY: `node` is a leaked Box that no bucket links to (fresh or
+    // unlinked), and we hold the writers' lock.
+    let n = unsafe { &*node };
+    n.guard_hi.store(guard_hi, Ordering::Relaxed);
+    n.stack_hi.store(stack_hi, Ordering::Relaxed);
+    n.guard_lo.store(guard_lo, Ordering::Relaxed);
+    let head = bucket(guard_lo);
+    n.next
+        .store(head.load(Ordering::Relaxed), Ordering::Relaxed);
+    // Release: a reader that sees the node sees its fields.
+    head.store(node, Ordering::Release);
+    Registration(node)
+}
+
+/// Removes a registration made by [`register`].
+pub(crate) fn unregister(reg: Registration) {
+    let mut free = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: registrations point at leaked nodes, linked in their bucket.
+    let n = unsafe { &*reg.0 };
+    let mut link = bucket(n.guard_lo.load(Ordering::Relaxed));
+    loop {
+        let cur = link.load(Ordering::Relaxed);
+        if cur.is_null() {
+            break; // not found: nothing to unlink (cannot happen)
+        }
+        if cur == reg.0 {
+            // Readers on this node still follow its `next`, which stays.
+            link.store(n.next.load(Ordering::Relaxed), Ordering::Release);
+            break;
+        }
+        // SAFETY: every linked node is a leaked, live `Node`.
+        link = unsafe { &(*cur).next };
+    }
+    n.guard_lo.store(0, Ordering::Relaxed);
+    free.0.push(reg.0);
+}
+
+/// The guard page and stack that contain `addr`, if `addr` is in one of
+/// our guard pages: `(guard_lo, guard_hi, stack_hi)`. Lock-free.
+fn lookup(addr: usize) -> Option<(usize, usize, usize)> {
+    let page = addr & !(page_size() - 1);
+    let mut cur = bucket(page).load(Ordering::Acquire);
+    while !cur.is_null() {
+        // SAFETY: linked nodes are never freed.
+        let n = unsafe { &*cur };
+        let lo = n.guard_lo.load(Ordering::Relaxed);
+        let hi = n.guard_hi.load(Ordering::Relaxed);
+        if lo != 0 && lo <= addr && addr < hi {
+            return Some((lo, hi, n.stack_hi.load(Ordering::Relaxed)));
+        }
+        cur = n.next.load(Ordering::Acquire);
+    }
+    None
+}
+
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// The page size, read once.
+pub(crate) fn page_size() -> usize {
+    let p = PAGE_SIZE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let p = if p > 0 { p as usize } else { 4096 };
+    PAGE_SIZE.store(p, Ordering::Relaxed);
+    p
+}
+
+// The actions that were installed before ours, for SIGSEGV and SIGBUS.
+static mut OLD_SEGV: libc::sigaction = zeroed_sigaction();
+static mut OLD_BUS: libc::sigaction = zeroed_sigaction();
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+const fn zeroed_sigaction() -> libc::sigaction {
+    // SAFETY: sigaction is a plain C struct for which all-zeroes is valid
+    // (SIG_DFL, empty mask, no flags).
+    unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+}
+
+/// Installs the fault handler once per process, and makes sure the calling
+/// thread has an alternate signal stack to run it on.
+pub(crate) fn install_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: called once, before INSTALLED is set, so nothing reads
+        // OLD_SEGV/OLD_BUS concurrently; the action struct is fully set up.
+        unsafe {
+            let mut action: libc::sigaction = zeroed_sigaction();
+            action.sa_sigaction = handler as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGSEGV, &action, ptr::addr_of_mut!(OLD_SEGV));
+            libc::sigaction(libc::SIGBUS, &action, ptr::addr_of_mut!(OLD_BUS));
+        }
+        INSTALLED.store(true, Ordering::Release);
+    });
+    ensure_altstack();
+}
+
+/// Size of the alternate signal stacks that swapctx makes for threads that
+/// have none (Rust's own threads already have one).
+const ALTSTACK_SIZE: usize = 64 * 1024;
+
+struct AltStack(*mut libc::c_void);
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        // SAFETY: runs on the thread that installed this alternate stack,
+        // as it exits: first disable it, then unmap it.
+        unsafe {
+            let ss = libc::stack_t {
+                ss_sp: ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
+            libc::sigaltstack(&ss, ptr::null_mut());
+            libc::munmap(self.0, ALTSTACK_SIZE);
+        }
+    }
+}
+
+std::thread_local! {
+    static ALTSTACK: core::cell::RefCell<Option<AltStack>> = const { core::cell::RefCell::new(None) };
+}
+
+/// Gives the calling thread an alternate signal stack if it has none, so
+/// that the handler can run when the current stack is exhausted.
+pub(crate) fn ensure_altstack() {
+    // SAFETY: querying with a null new stack only writes `old`.
+    let mut old: libc::stack_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::sigaltstack(ptr::null(), &mut old) } != 0 {
+        return;
+    }
+    if old.ss_flags & libc::SS_DISABLE == 0 {
+        return; // already has one (Rust's threads do)
+    }
+    // SAFETY: a fresh anonymous private mapping; checked below.
+    let mem = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            ALTSTACK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if mem == libc::MAP_FAILED {
+        return; // no alternate stack: an overflow then kills without a message
+    }
+    let ss = libc::stack_t {
+        ss_sp: mem,
+        ss_flags: 0,
+        ss_size: ALTSTACK_SIZE,
+    };
+    // SAFETY: `mem` is a live mapping of ALTSTACK_SIZE bytes, owned by the
+    // thread-local below until the thread exits.
+    if unsafe { libc::sigaltstack(&ss, ptr::null_mut()) } != 0 {
+        // SAFETY: not installed, so nobody uses it.
+        unsafe { libc::munmap(mem, ALTSTACK_SIZE) };
+        return;
+    }
+    let _ = ALTSTACK.try_with(|slot| *slot.borrow_mut() = Some(AltStack(mem)));
+}
+
+/// A small, allocation-free writer for the handler's message.
+struct Buf {
+    bytes: [u8; 512],
+    len: usize,
+}
+
+impl Buf {
+    fn push(&mut self, s: &[u8]) {
+        let n = s.len().min(self.bytes.len() - self.len);
+        self.bytes[self.len..self.len + n].copy_from_slice(&s[..n]);
+        self.len += n;
+    }
+    fn hex(&mut self, v: usize) {
+        let mut digits = [0u8; 18];
+        digits[0] = b'0';
+        digits[1] = b'x';
+        let mut n = 2;
+        let mut started = false;
+        for shift in (0..usize::BITS / 4).rev() {
+            let d = (v >> (shift * 4)) & 0xf;
+            if d != 0 || started || shift == 0 {
+                started = true;
+                digits[n] = b"0123456789abcdef"[d];
+                n += 1;
+            }
+        }
+        self.push(&digits[..n]);
+    }
+    fn dec(&mut self, mut v: usize) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push(&digits[i..]);
+    }
+}
+
+/// The message for a hit at `addr` on the guard `[guard_lo, guard_hi)` of a
+/// stack whose usable part is `[guard_hi, stack_hi)`.
+fn overflow_message(buf: &mut Buf, addr: usize, guard_lo: usize, guard_hi: usize, stack_hi: usize) {
+    buf.push(b"swapctx: a coroutine has overflowed its stack: fault at ");
+    buf.hex(addr);
+    buf.push(b" in the guard page ");
+    buf.hex(guard_lo);
+    buf.push(b"..");
+    buf.hex(guard_hi);
+    buf.push(b" below the stack ");
+    buf.hex(guard_hi);
+    buf.push(b"..");
+    buf.hex(stack_hi);
+    buf.push(b" (");
+    buf.dec(stack_hi - guard_hi);
+    buf.push(b" bytes); make the stack bigger (Stack::new, Coroutine::with_stack)\n");
+}
+
+extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SIGSEGV/SIGBUS.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    if let Some((guard_lo, guard_hi, stack_hi)) = lookup(addr) {
+        let mut buf = Buf {
+            bytes: [0; 512],
+            len: 0,
+        };
+        overflow_message(&mut buf, addr, guard_lo, guard_hi, stack_hi);
+        // SAFETY: write(2) and abort(3) are async-signal-safe; the buffer
+        // is a live local.
+        unsafe {
+            libc::write(2, buf.bytes.as_ptr().cast(), buf.len);
+            libc::abort();
+        }
+    }
+    // Not ours: hand it to whoever was there before.
+    // SAFETY: OLD_* were written once before INSTALLED was set and are only
+    // read afterwards.
+    let old = unsafe {
+        if sig == libc::SIGBUS {
+            ptr::addr_of!(OLD_BUS).read()
+        } else {
+            ptr::addr_of!(OLD_SEGV).read()
+        }
+    };
+    if old.sa_sigaction == libc::SIG_DFL || old.sa_sigaction == libc::SIG_IGN {
+        // Restore the default action and return: the faulting instruction
+        // runs again and the kernel applies it (a core dump, as without us).
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask.
+        unsafe {
+            let dfl = zeroed_sigaction();
+            libc::sigaction(sig, &dfl, ptr::null_mut());
+        }
+    } else if old.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: the previous owner installed this three-argument handler
+        // for this signal; we call it as the kernel would have.
+        unsafe {
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                core::mem::transmute(old.sa_sigaction);
+            f(sig, info, ctx);
+        }
+    } else {
+        // SAFETY: a one-argument handler installed by the previous owner.
+        unsafe {
+            let f: extern "C" fn(libc::c_int) = core::mem::transmute(old.sa_sigaction);
+            f(sig);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_fault_guard_and_bounds() {
+        let mut buf = Buf {
+            bytes: [0; 512],
+            len: 0,
+        };
+        overflow_message(&mut buf, 0x10ff8, 0x10000, 0x11000, 0x51000);
+        let text = core::str::from_utf8(&buf.bytes[..buf.len]).unwrap();
+        assert_eq!(
+            text,
+            "swapctx: a coroutine has overflowed its stack: fault at 0x10ff8 in the guard page \
+             0x10000..0x11000 below the stack 0x11000..0x51000 (262144 bytes); make the stack \
+             bigger (Stack::new, Coroutine::with_stack)\n"
+        );
+    }
+
+    #[test]
+    fn lookup_finds_registered_guards_only() {
+        let page = page_size();
+        // Addresses that are never mapped: only the registry is consulted.
+        let lo = 0x7000_0000_0000usize;
+        let reg = register(lo, lo + page, lo + 17 * page);
+        assert_eq!(lookup(lo + 8), Some((lo, lo + page, lo + 17 * page)));
+        assert_eq!(lookup(lo + page - 1), Some((lo, lo + page, lo + 17 * page)));
+        assert_eq!(lookup(lo + page), None);
+        assert_eq!(lookup(lo - 1), None);
+        unregister(reg);
+        assert_eq!(lookup(lo + 8), None);
+    }
+}
