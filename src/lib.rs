@@ -12,12 +12,16 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod arch;
+pub mod coroutine;
 mod error;
 mod overflow;
 #[path = "context.rs"]
 pub mod raw;
 mod stack;
 
+pub use coroutine::{
+    scope, Coroutine, CoroutineResult, Generator, Scope, ScopedCoroutine, ScopedGenerator, Yielder,
+};
 pub use error::{Error, Result};
 pub use stack::Stack;
 

@@ -21,8 +21,9 @@
 //! another thread may miss that thread's change, never a stack that is in
 //! use by the faulting thread: that stack cannot be dropped while it runs.
 
+use core::cell::Cell;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
 const BUCKETS: usize = 4096;
@@ -150,7 +151,6 @@ pub(crate) fn page_size() -> usize {
 // The actions that were installed before ours, for SIGSEGV and SIGBUS.
 static mut OLD_SEGV: libc::sigaction = zeroed_sigaction();
 static mut OLD_BUS: libc::sigaction = zeroed_sigaction();
-static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 const fn zeroed_sigaction() -> libc::sigaction {
     // SAFETY: sigaction is a plain C struct for which all-zeroes is valid
@@ -163,8 +163,8 @@ const fn zeroed_sigaction() -> libc::sigaction {
 pub(crate) fn install_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: called once, before INSTALLED is set, so nothing reads
-        // OLD_SEGV/OLD_BUS concurrently; the action struct is fully set up.
+        // SAFETY: called once; OLD_SEGV/OLD_BUS are written before our
+        // handler can run (sigaction installs it after filling them).
         unsafe {
             let mut action: libc::sigaction = zeroed_sigaction();
             action.sa_sigaction = handler as *const () as usize;
@@ -173,9 +173,8 @@ pub(crate) fn install_handler() {
             libc::sigaction(libc::SIGSEGV, &action, ptr::addr_of_mut!(OLD_SEGV));
             libc::sigaction(libc::SIGBUS, &action, ptr::addr_of_mut!(OLD_BUS));
         }
-        INSTALLED.store(true, Ordering::Release);
     });
-    ensure_altstack();
+    ensure_altstack_once();
 }
 
 /// Size of the alternate signal stacks that swapctx makes for threads that
@@ -202,6 +201,21 @@ impl Drop for AltStack {
 
 std::thread_local! {
     static ALTSTACK: core::cell::RefCell<Option<AltStack>> = const { core::cell::RefCell::new(None) };
+}
+
+std::thread_local! {
+    static ALTSTACK_CHECKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// [`ensure_altstack`] once per thread: cheap enough for every coroutine
+/// creation (a thread-local flag, no system call after the first).
+pub(crate) fn ensure_altstack_once() {
+    let _ = ALTSTACK_CHECKED.try_with(|done| {
+        if !done.get() {
+            done.set(true);
+            ensure_altstack();
+        }
+    });
 }
 
 /// Gives the calling thread an alternate signal stack if it has none, so
@@ -323,8 +337,8 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         }
     }
     // Not ours: hand it to whoever was there before.
-    // SAFETY: OLD_* were written once before INSTALLED was set and are only
-    // read afterwards.
+    // SAFETY: OLD_* were written once, before this handler was installed,
+    // and are only read afterwards.
     let old = unsafe {
         if sig == libc::SIGBUS {
             ptr::addr_of!(OLD_BUS).read()

@@ -1,0 +1,819 @@
+//! Safe, asymmetric coroutines on top of the raw switch.
+//!
+//! A [`Coroutine<Input, Yield, Return>`](Coroutine) runs a closure on its
+//! own [`Stack`]. [`Coroutine::resume`] sends an `Input` in and runs the
+//! closure until it calls [`Yielder::suspend`] (which hands a `Yield` out
+//! and waits for the next `Input`) or returns its `Return`.
+//!
+//! # How one resume works
+//!
+//! The top of every coroutine stack holds two stack-pointer slots and the
+//! closure:
+//!
+//! ```text
+//!   stack top ──►  +-----------------------------+
+//!                  | the closure F (moved here)  |
+//!   slots ─────►   +-----------------------------+  16-byte aligned
+//!                  | this: coroutine's saved sp  |  +8
+//!                  | link: resumer's saved sp    |  +0
+//!                  +-----------------------------+  the coroutine's frames
+//!                  |  ...                        |  grow down from here
+//! ```
+//!
+//! `resume` saves the resumer into `link` and loads `this`; `suspend` saves
+//! the coroutine into `this` and loads `link`. The word that crosses each
+//! switch is a pointer to a message on the sender's stack: a
+//! `Command::Resume(input)` going in, an `Event` (yield, return, panic)
+//! coming out. The receiver moves the message out with `ptr::read`, the
+//! sender forgets it. Nothing is allocated on this path.
+//!
+//! # Panics and drop
+//!
+//! The closure runs inside `catch_unwind` on the coroutine's own stack. A
+//! panic unwinds the coroutine's frames there, crosses back as an event and
+//! is re-raised from `resume` with the original payload: no unwinding ever
+//! crosses the assembly.
+//!
+//! Dropping a suspended coroutine resumes it with `Command::Unwind`: its
+//! pending `suspend` starts an unwind (with a private payload and without
+//! the panic hook), so every destructor on its stack runs, and the last
+//! switch reports back. If the body catches that unwind (`catch_unwind`
+//! around `suspend`) and calls `suspend` again, `suspend` raises it again,
+//! so the clean-up cannot be swallowed; a body that does so in an endless
+//! loop is aborted with a message after 64 rounds.
+//!
+//! With `panic = "abort"` there is no unwinding: dropping a suspended
+//! coroutine then frees its stack without running the destructors of the
+//! values on it (they are leaked, as by `mem::forget`), and a panic inside a
+//! coroutine aborts the process as it would anywhere.
+
+use core::cell::Cell;
+use core::ffi::c_void;
+use core::marker::PhantomData;
+use core::mem::{self, ManuallyDrop};
+use core::ptr;
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::arch;
+use crate::raw::{Context, EntryFn};
+use crate::stack::Stack;
+
+/// What [`Coroutine::resume`] gives back: the coroutine either suspended
+/// with a value, or returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CoroutineResult<Y, R> {
+    /// The coroutine called [`Yielder::suspend`] with this value and waits
+    /// to be resumed.
+    Yield(Y),
+    /// The coroutine's closure returned this value; it is done.
+    Return(R),
+}
+
+impl<Y, R> CoroutineResult<Y, R> {
+    /// The yielded value, if any.
+    pub fn as_yield(&self) -> Option<&Y> {
+        match self {
+            CoroutineResult::Yield(y) => Some(y),
+            CoroutineResult::Return(_) => None,
+        }
+    }
+    /// The returned value, if any.
+    pub fn as_return(&self) -> Option<&R> {
+        match self {
+            CoroutineResult::Yield(_) => None,
+            CoroutineResult::Return(r) => Some(r),
+        }
+    }
+}
+
+/// The two stack-pointer slots at the top of a coroutine stack.
+#[repr(C)]
+struct Slots {
+    /// The resumer's saved stack pointer, while the coroutine runs.
+    link: *mut u8,
+    /// The coroutine's saved stack pointer, while it is suspended.
+    this: *mut u8,
+}
+
+const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
+
+/// Sent into the coroutine with each switch.
+enum Command<I> {
+    Resume(I),
+    Unwind,
+}
+
+/// Sent out of the coroutine by its last switch. (A yield sends a pointer
+/// to the yielded value itself; the resumer tells the two apart by the
+/// coroutine's `this` slot, which the last switch leaves null.)
+enum Finish<R> {
+    Return(R),
+    Panic(Box<dyn Any + Send + 'static>),
+    Unwound,
+}
+
+/// The payload of the unwind that drop starts inside a coroutine.
+struct ForcedUnwind;
+
+/// After this many re-raises of the forced unwind (a body that catches it
+/// and suspends again, over and over), the process aborts.
+const MAX_UNWIND_REENTRIES: u32 = 64;
+
+/// The coroutine side's handle: passed to the closure, used to suspend.
+///
+/// It lives on the coroutine's stack and cannot leave the closure (it is
+/// only lent to it), nor cross threads.
+pub struct Yielder<I, Y> {
+    slots: *mut Slots,
+    /// Non-zero once drop has asked this coroutine to unwind.
+    unwinding: Cell<u32>,
+    _marker: PhantomData<(fn(Y) -> I, *mut ())>,
+}
+
+impl<I, Y> Yielder<I, Y> {
+    /// Hands `value` to the resumer (as [`CoroutineResult::Yield`]) and
+    /// suspends the coroutine; returns the input of the next
+    /// [`Coroutine::resume`].
+    ///
+    /// If the coroutine is being dropped instead of resumed, this does not
+    /// return: it unwinds the coroutine's stack so its destructors run.
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::{Coroutine, CoroutineResult};
+    ///
+    /// let mut adder = Coroutine::new(|y, mut total: i64| loop {
+    ///     total += y.suspend(total);
+    /// });
+    /// assert_eq!(adder.resume(1), CoroutineResult::<i64, ()>::Yield(1));
+    /// assert_eq!(adder.resume(10), CoroutineResult::Yield(11));
+    /// assert_eq!(adder.resume(-5), CoroutineResult::Yield(6));
+    /// ```
+    #[inline]
+    pub fn suspend(&self, value: Y) -> I {
+        if self.unwinding.get() != 0 {
+            self.unwind_again();
+        }
+        let value = ManuallyDrop::new(value);
+        // SAFETY: `slots` is at the top of our own live stack; `link` holds
+        // the resumer, suspended in `resume`, which moves the value out
+        // before anything else and sends back a pointer to a Command<I>,
+        // which we move out at once.
+        let cmd = unsafe {
+            let slots = self.slots;
+            let p = arch::swapctx_switch(
+                ptr::addr_of_mut!((*slots).this),
+                (*slots).link,
+                &*value as *const Y as usize,
+            );
+            ptr::read(p as *const Command<I>)
+        };
+        match cmd {
+            Command::Resume(input) => input,
+            Command::Unwind => {
+                self.unwinding.set(1);
+                panic::resume_unwind(Box::new(ForcedUnwind))
+            }
+        }
+    }
+
+    #[cold]
+    fn unwind_again(&self) -> ! {
+        let n = self.unwinding.get() + 1;
+        if n > MAX_UNWIND_REENTRIES {
+            crate::fatal(format_args!(
+                "swapctx: a coroutine that is being dropped caught the unwind that cleans \
+                 up its stack and suspended again, {MAX_UNWIND_REENTRIES} times; it cannot \
+                 be dropped cleanly (do not call suspend in a loop around catch_unwind)"
+            ));
+        }
+        self.unwinding.set(n);
+        panic::resume_unwind(Box::new(ForcedUnwind))
+    }
+}
+
+/// Where the closure and the slots go at the top of a stack, for a closure
+/// type `F`: `(closure, slots)`. `slots` is 16-byte aligned and is also the
+/// top that the first frame is built under.
+fn layout<F>(top: *mut u8) -> (*mut F, *mut Slots) {
+    let top = top as usize;
+    let closure = (top - mem::size_of::<F>()) & !(mem::align_of::<F>() - 1);
+    (closure as *mut F, slots_below(closure as *mut u8))
+}
+
+/// The slots under a closure placed by [`layout`].
+fn slots_below(closure: *mut u8) -> *mut Slots {
+    ((closure as usize & !(arch::STACK_ALIGN - 1)) - arch::TOP_RESERVED) as *mut Slots
+}
+
+/// The entry function of every coroutine with closure type `F`.
+///
+/// # Safety
+/// Only the trampoline calls it, for a context made by
+/// `RawCoroutine::with_stack`: `data` points at the closure at the top of
+/// the stack and `value` at the first `Command<I>`.
+unsafe extern "C" fn coroutine_entry<F, I, Y, R>(value: usize, data: *mut c_void) -> !
+where
+    F: FnOnce(&Yielder<I, Y>, I) -> R,
+{
+    let slots = slots_below(data.cast());
+    // SAFETY: per the contract, both pointers are live and ours to move
+    // out of (the sender forgets the command; the closure was moved to the
+    // stack by with_stack and is read exactly once, here).
+    let (cmd, f) = unsafe {
+        (
+            ptr::read(value as *const Command<I>),
+            ptr::read(data as *const F),
+        )
+    };
+    let yielder = Yielder {
+        slots,
+        unwinding: Cell::new(0),
+        _marker: PhantomData,
+    };
+    let finish = match cmd {
+        Command::Resume(input) => {
+            match panic::catch_unwind(AssertUnwindSafe(|| f(&yielder, input))) {
+                Ok(r) => Finish::Return(r),
+                Err(payload) if payload.is::<ForcedUnwind>() => Finish::Unwound,
+                Err(payload) => Finish::Panic(payload),
+            }
+        }
+        Command::Unwind => {
+            drop(f);
+            Finish::Unwound
+        }
+    };
+    let finish = ManuallyDrop::new(finish);
+    let mut gone: *mut u8 = ptr::null_mut();
+    // SAFETY: the last switch: `this` is nulled so the resumer knows the
+    // message is a Finish<R>; our stack pointer goes to a local that nobody
+    // reads, since nothing resumes this context again.
+    unsafe {
+        (*slots).this = ptr::null_mut();
+        arch::swapctx_switch(
+            &mut gone,
+            (*slots).link,
+            &*finish as *const Finish<R> as usize,
+        );
+    }
+    crate::fatal(format_args!("swapctx: a finished coroutine was resumed"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Made, not resumed yet: the closure sits at the top of the stack.
+    Fresh,
+    /// Suspended in `Yielder::suspend`.
+    Suspended,
+    /// Inside `resume` (only seen if a resume re-enters through raw
+    /// pointers; `&mut self` rules it out otherwise).
+    Running,
+    /// The closure returned.
+    Returned,
+    /// The closure panicked (the panic was re-raised from `resume`).
+    Panicked,
+}
+
+/// The lifetime-generic core shared by [`Coroutine`] (`'static`) and
+/// [`ScopedCoroutine`] (borrowing from a [`scope`]).
+struct RawCoroutine<'a, I, Y, R> {
+    stack: ManuallyDrop<Stack>,
+    slots: *mut Slots,
+    state: State,
+    /// Drops the closure in place, for a coroutine dropped while fresh.
+    drop_fresh: unsafe fn(*mut u8),
+    closure: *mut u8,
+    /// `'a`: what the closure borrows; `*mut ()`: not Send, not Sync.
+    _marker: PhantomData<(&'a mut (), *mut (), fn(I) -> (Y, R))>,
+}
+
+/// Drops an `F` in place.
+///
+/// # Safety
+/// `p` must point at a live `F` that nothing uses afterwards.
+unsafe fn drop_closure<F>(p: *mut u8) {
+    // SAFETY: per the contract.
+    unsafe { ptr::drop_in_place(p.cast::<F>()) }
+}
+
+impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
+    fn with_stack<F>(stack: Stack, f: F) -> Self
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
+    {
+        crate::overflow::ensure_altstack_once();
+        let top = stack.top();
+        let need = mem::size_of::<F>() + mem::align_of::<F>() + 2 * Context::INITIAL_FRAME_SIZE;
+        if need > stack.size() / 2 {
+            panic!(
+                "swapctx: a coroutine's closure of {} bytes does not fit a {}-byte stack; \
+                 box what it captures or use a bigger stack",
+                mem::size_of::<F>(),
+                stack.size()
+            );
+        }
+        let (closure, slots) = layout::<F>(top);
+        // SAFETY: `closure` and everything from the first frame up to `top`
+        // lie inside the stack (checked above) and are ours; the context's
+        // entry reads the closure back exactly once.
+        let sp = unsafe {
+            closure.write(f);
+            let entry: EntryFn = coroutine_entry::<F, I, Y, R>;
+            let ctx = Context::new(
+                slots.cast::<u8>().add(arch::TOP_RESERVED),
+                entry,
+                closure.cast(),
+            );
+            ctx.into_stack_pointer()
+        };
+        // SAFETY: `slots` is inside the stack, just written as zeroes by
+        // Context::new.
+        unsafe { (*slots).this = sp };
+        RawCoroutine {
+            stack: ManuallyDrop::new(stack),
+            slots,
+            state: State::Fresh,
+            drop_fresh: drop_closure::<F>,
+            closure: closure.cast(),
+            _marker: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
+        if !matches!(self.state, State::Fresh | State::Suspended) {
+            self.bad_resume();
+        }
+        self.state = State::Running;
+        let cmd = ManuallyDrop::new(Command::Resume(input));
+        // SAFETY: `this` holds the coroutine's saved stack pointer (fresh or
+        // suspended, per the state check), on a stack we own; we save
+        // ourselves into `link`, where its suspend or last switch finds us.
+        // The pointer that comes back is a Y (the coroutine still has a
+        // `this`) or a Finish<R> (its last switch nulled `this`); either is
+        // moved out at once and forgotten by the coroutine.
+        unsafe {
+            let slots = self.slots;
+            let p = arch::swapctx_switch(
+                ptr::addr_of_mut!((*slots).link),
+                (*slots).this,
+                &*cmd as *const Command<I> as usize,
+            );
+            if !(*slots).this.is_null() {
+                self.state = State::Suspended;
+                return CoroutineResult::Yield(ptr::read(p as *const Y));
+            }
+            match ptr::read(p as *const Finish<R>) {
+                Finish::Return(r) => {
+                    self.state = State::Returned;
+                    CoroutineResult::Return(r)
+                }
+                Finish::Panic(payload) => {
+                    self.state = State::Panicked;
+                    panic::resume_unwind(payload)
+                }
+                Finish::Unwound => {
+                    // Only a dropped coroutine unwinds; a resume that gets
+                    // here means the forced unwind escaped somehow.
+                    self.state = State::Panicked;
+                    panic!("swapctx: a coroutine unwound without being dropped")
+                }
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_resume(&self) -> ! {
+        match self.state {
+            State::Returned => panic!("resume called on a coroutine that has already returned"),
+            State::Panicked => panic!("resume called on a coroutine that has panicked"),
+            _ => panic!("resume called on a coroutine that is already running"),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(self.state, State::Returned | State::Panicked)
+    }
+
+    /// Makes sure nothing of the closure is left on the stack: drops a
+    /// fresh closure in place, unwinds a suspended one.
+    fn finish(&mut self) {
+        match self.state {
+            State::Fresh => {
+                self.state = State::Returned;
+                // SAFETY: a fresh coroutine's closure is live at `closure`
+                // and never read again.
+                unsafe { (self.drop_fresh)(self.closure) };
+            }
+            State::Suspended => self.force_unwind(),
+            State::Running | State::Returned | State::Panicked => {}
+        }
+    }
+
+    #[cfg(panic = "unwind")]
+    fn force_unwind(&mut self) {
+        self.state = State::Running;
+        let cmd: ManuallyDrop<Command<I>> = ManuallyDrop::new(Command::Unwind);
+        // SAFETY: as in `resume`: the coroutine is suspended; its suspend
+        // turns the Unwind command into an unwind of its stack, which ends
+        // in its last switch (it cannot yield again, see Yielder::suspend).
+        let finish = unsafe {
+            let slots = self.slots;
+            let p = arch::swapctx_switch(
+                ptr::addr_of_mut!((*slots).link),
+                (*slots).this,
+                &*cmd as *const Command<I> as usize,
+            );
+            debug_assert!((*slots).this.is_null(), "a dropped coroutine yielded");
+            ptr::read(p as *const Finish<R>)
+        };
+        self.state = State::Returned;
+        // A body that caught the unwind may have returned a value or
+        // panicked with another payload; dropping either must not panic out
+        // of drop.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(finish)));
+    }
+
+    #[cfg(not(panic = "unwind"))]
+    fn force_unwind(&mut self) {
+        // No unwinding: the values on the stack are leaked with it.
+        self.state = State::Returned;
+    }
+
+    fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    fn into_stack(mut self) -> Stack {
+        self.finish();
+        // SAFETY: `self` is forgotten right after, so the stack is taken
+        // exactly once and Drop does not run.
+        let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
+        mem::forget(self);
+        stack
+    }
+}
+
+impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
+    fn drop(&mut self) {
+        self.finish();
+        // SAFETY: dropped exactly once, here; nothing runs on it any more.
+        unsafe { ManuallyDrop::drop(&mut self.stack) };
+    }
+}
+
+/// A stackful coroutine: a closure running on its own [`Stack`], which can
+/// suspend anywhere, however deep in its own calls.
+///
+/// `I` is what [`resume`](Coroutine::resume) sends in, `Y` what
+/// [`Yielder::suspend`] hands out, `R` what the closure returns. The first
+/// `resume`'s input is the closure's second argument; every later one is
+/// the return value of the `suspend` the coroutine is waiting in.
+///
+/// # Examples
+/// ```
+/// use swapctx::{Coroutine, CoroutineResult, Yielder};
+///
+/// let mut co: Coroutine<i32, i32, &'static str> =
+///     Coroutine::new(|y: &Yielder<i32, i32>, first: i32| {
+///         let second = y.suspend(first * 2);
+///         let _ = y.suspend(second + 1);
+///         "done"
+///     });
+/// assert!(matches!(co.resume(5), CoroutineResult::Yield(10)));
+/// assert!(matches!(co.resume(7), CoroutineResult::Yield(8)));
+/// assert!(matches!(co.resume(0), CoroutineResult::Return("done")));
+/// assert!(co.is_done());
+/// ```
+///
+/// # Panics and drop
+/// A panic inside the closure unwinds the coroutine's stack and is
+/// re-raised from `resume` with its original payload; the coroutine is
+/// then done. Dropping a coroutine that is suspended unwinds its stack so
+/// that every destructor on it runs (see the [module docs](crate::coroutine)
+/// for `catch_unwind` inside the body and for `panic = "abort"`).
+///
+/// # Not `Send`
+/// A coroutine stays on the thread that made it. Code in the coroutine may
+/// have computed the address of a thread-local before a `suspend` and use
+/// it after: the compiler is free to cache it, as nothing in a function
+/// call says "you may now be on another thread". Resumed on another thread,
+/// that code would touch the first thread's thread-locals. So `Coroutine`
+/// is `!Send` (and `!Sync`):
+///
+/// ```compile_fail
+/// let co = swapctx::Coroutine::<(), (), ()>::new(|_, ()| {});
+/// std::thread::spawn(move || drop(co));
+/// ```
+pub struct Coroutine<I, Y, R> {
+    inner: RawCoroutine<'static, I, Y, R>,
+}
+
+impl<I, Y, R> Coroutine<I, Y, R> {
+    /// Makes a coroutine on a new stack of [`Stack::DEFAULT_SIZE`].
+    ///
+    /// # Panics
+    /// If the stack cannot be had (the kernel refuses the mapping), with the
+    /// [`Error`](crate::Error)'s message, as `std::thread::spawn` does; use
+    /// [`with_stack`](Coroutine::with_stack) to handle that error.
+    pub fn new<F>(f: F) -> Self
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+    {
+        Self::with_stack(default_stack(), f)
+    }
+
+    /// Makes a coroutine on `stack`.
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::{Coroutine, Stack};
+    ///
+    /// let co2 = Coroutine::<(), (), ()>::with_stack(Stack::new(64 * 1024)?, |_y, ()| {});
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub fn with_stack<F>(stack: Stack, f: F) -> Self
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
+    {
+        Coroutine {
+            inner: RawCoroutine::with_stack(stack, f),
+        }
+    }
+
+    /// Runs the coroutine until it suspends or returns.
+    ///
+    /// # Panics
+    /// - If the coroutine has already returned or panicked (the message
+    ///   says which);
+    /// - with the coroutine's own panic payload, if it panics.
+    #[inline]
+    pub fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
+        self.inner.resume(input)
+    }
+
+    /// True once the closure has returned or panicked.
+    pub fn is_done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    /// True before the first `resume`.
+    pub fn is_fresh(&self) -> bool {
+        self.inner.state == State::Fresh
+    }
+
+    /// The stack the coroutine runs on.
+    pub fn stack(&self) -> &Stack {
+        self.inner.stack()
+    }
+
+    /// Finishes the coroutine (drops a fresh closure, unwinds a suspended
+    /// one) and gives its stack back for reuse.
+    ///
+    /// ```
+    /// use swapctx::Coroutine;
+    ///
+    /// let mut co = Coroutine::<(), (), u8>::new(|_, ()| 1);
+    /// co.resume(());
+    /// let again = Coroutine::<(), (), u8>::with_stack(co.into_stack(), |_, ()| 2);
+    /// ```
+    pub fn into_stack(self) -> Stack {
+        self.inner.into_stack()
+    }
+}
+
+impl<I, Y, R> core::fmt::Debug for Coroutine<I, Y, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Coroutine")
+            .field("state", &self.inner.state)
+            .field("stack", self.inner.stack())
+            .finish()
+    }
+}
+
+fn default_stack() -> Stack {
+    Stack::with_default_size()
+        .unwrap_or_else(|e| panic!("swapctx: failed to allocate a coroutine stack: {e}"))
+}
+
+/// A generator: a coroutine that yields `T`s, as an [`Iterator`].
+///
+/// # Examples
+/// ```
+/// use swapctx::{Generator, Yielder};
+///
+/// let evens: Vec<u64> = Generator::new(|y: &Yielder<(), u64>| {
+///     for i in 0..5 { y.suspend(i * 2); }
+/// }).collect();
+/// assert_eq!(evens, [0, 2, 4, 6, 8]);
+/// ```
+///
+/// A panic inside the generator is re-raised from `next`; after that, and
+/// after the closure returns, `next` gives `None`.
+pub struct Generator<T> {
+    co: Coroutine<(), T, ()>,
+}
+
+impl<T> Generator<T> {
+    /// A generator on a new stack of [`Stack::DEFAULT_SIZE`].
+    ///
+    /// # Panics
+    /// If the stack cannot be had, as [`Coroutine::new`].
+    pub fn new<F>(f: F) -> Self
+    where
+        F: FnOnce(&Yielder<(), T>) + 'static,
+    {
+        Self::with_stack(default_stack(), f)
+    }
+
+    /// A generator on `stack`.
+    pub fn with_stack<F>(stack: Stack, f: F) -> Self
+    where
+        F: FnOnce(&Yielder<(), T>) + 'static,
+    {
+        Generator {
+            co: Coroutine::with_stack(stack, move |y, ()| f(y)),
+        }
+    }
+}
+
+impl<T> Iterator for Generator<T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.co.is_done() {
+            return None;
+        }
+        match self.co.resume(()) {
+            CoroutineResult::Yield(v) => Some(v),
+            CoroutineResult::Return(()) => None,
+        }
+    }
+}
+
+impl<T> core::iter::FusedIterator for Generator<T> {}
+
+impl<T> core::fmt::Debug for Generator<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Generator").field("co", &self.co).finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scoped coroutines: closures that borrow from their caller.
+
+/// Runs `f` with a [`Scope`] in which coroutines and generators may borrow
+/// anything that outlives the call, in the manner of `std::thread::scope`.
+///
+/// # Examples
+/// ```
+/// let words = vec!["stack", "ful"];
+/// let joined: String = swapctx::scope(|s| {
+///     s.generator(|y| for w in &words { y.suspend(*w) }).collect()
+/// });
+/// assert_eq!(joined, "stackful");
+/// assert_eq!(words.len(), 2); // still ours
+/// ```
+///
+/// # Why this is sound, even with `mem::forget`
+/// A [`ScopedCoroutine<'scope, ..>`](ScopedCoroutine) cannot outlive
+/// `'scope`, so by the time `scope` returns every one of them was dropped
+/// or leaked. Dropped: its drop unwound its stack while the borrows were
+/// alive. Leaked (`mem::forget`): it can never run again, since only its
+/// handle could resume it, and its stack, which owns the mapping, is leaked
+/// with it: the memory is never unmapped or reused. So nothing on that
+/// stack ever reads a borrow after the scope, and values pinned on it stay
+/// where they are forever, as `Pin` demands. (This is why a coroutine owns
+/// its stack instead of borrowing one: a borrowed stack could be reused
+/// after a `forget`, under the feet of the pinned values on it.) Unlike
+/// `std::thread::scope`, nothing has to be joined: a coroutine only runs
+/// inside `resume`, on the caller's thread.
+pub fn scope<'env, T>(f: impl for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T) -> T {
+    let scope = Scope {
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    f(&scope)
+}
+
+/// Where scoped coroutines are made; see [`scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// A coroutine whose closure may borrow from outside the scope, on a
+    /// new default-size stack.
+    ///
+    /// # Panics
+    /// If the stack cannot be had, as [`Coroutine::new`].
+    pub fn coroutine<I, Y, R, F>(&'scope self, f: F) -> ScopedCoroutine<'scope, I, Y, R>
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'scope,
+    {
+        self.coroutine_with_stack(default_stack(), f)
+    }
+
+    /// As [`coroutine`](Scope::coroutine), on `stack`.
+    pub fn coroutine_with_stack<I, Y, R, F>(
+        &'scope self,
+        stack: Stack,
+        f: F,
+    ) -> ScopedCoroutine<'scope, I, Y, R>
+    where
+        F: FnOnce(&Yielder<I, Y>, I) -> R + 'scope,
+    {
+        ScopedCoroutine {
+            inner: RawCoroutine::with_stack(stack, f),
+        }
+    }
+
+    /// A generator whose closure may borrow from outside the scope.
+    ///
+    /// # Panics
+    /// If the stack cannot be had, as [`Coroutine::new`].
+    pub fn generator<T, F>(&'scope self, f: F) -> ScopedGenerator<'scope, T>
+    where
+        F: FnOnce(&Yielder<(), T>) + 'scope,
+    {
+        ScopedGenerator {
+            co: self.coroutine(move |y, ()| f(y)),
+        }
+    }
+}
+
+/// A coroutine made in a [`scope`]; like [`Coroutine`], but its closure may
+/// borrow for `'scope`.
+///
+/// ```
+/// use swapctx::CoroutineResult;
+///
+/// let mut total = 0;
+/// swapctx::scope(|s| {
+///     let mut acc = s.coroutine(|y, mut x: i32| loop {
+///         total += x;
+///         x = y.suspend(());
+///     });
+///     for i in 1..=4 {
+///         assert_eq!(acc.resume(i), CoroutineResult::<(), ()>::Yield(()));
+///     }
+/// });
+/// assert_eq!(total, 10);
+/// ```
+pub struct ScopedCoroutine<'scope, I, Y, R> {
+    inner: RawCoroutine<'scope, I, Y, R>,
+}
+
+impl<I, Y, R> ScopedCoroutine<'_, I, Y, R> {
+    /// As [`Coroutine::resume`].
+    ///
+    /// # Panics
+    /// As [`Coroutine::resume`].
+    #[inline]
+    pub fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
+        self.inner.resume(input)
+    }
+
+    /// As [`Coroutine::is_done`].
+    pub fn is_done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    /// As [`Coroutine::stack`].
+    pub fn stack(&self) -> &Stack {
+        self.inner.stack()
+    }
+
+    /// As [`Coroutine::into_stack`].
+    pub fn into_stack(self) -> Stack {
+        self.inner.into_stack()
+    }
+}
+
+/// A generator made in a [`scope`]; like [`Generator`], but its closure may
+/// borrow for `'scope`.
+pub struct ScopedGenerator<'scope, T> {
+    co: ScopedCoroutine<'scope, (), T, ()>,
+}
+
+impl<T> Iterator for ScopedGenerator<'_, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        if self.co.is_done() {
+            return None;
+        }
+        match self.co.resume(()) {
+            CoroutineResult::Yield(v) => Some(v),
+            CoroutineResult::Return(()) => None,
+        }
+    }
+}
+
+impl<T> core::iter::FusedIterator for ScopedGenerator<'_, T> {}
