@@ -10,6 +10,9 @@
  * CET_ENDBR     x86_64: endbr64 where the build asks for CET branch tracking.
  * BTI_C         aarch64: a `bti c` landing pad (a NOP without BTI).
  *
+ * riscv64 needs no landing pad; common.h only checks that the target has
+ * the LP64D ABI the switch is written for.
+ *
  * Every file ends with NOTE_GNU_STACK: without the note, the linker would
  * assume the object needs an executable stack and make the whole program's
  * stack executable.
@@ -43,6 +46,20 @@
 #    define BTI_C hint #34
 #  else
 #    define BTI_C
+#  endif
+#elif defined(__riscv)
+/* 4-byte alignment: the switch is full of 32-bit instructions, even where
+ * the C extension could compress some of them. */
+#  define FUNC_ALIGN .p2align 2
+/* The riscv64 switch saves fs0-fs11 with fsd/fld: it needs the D extension
+ * and is written for the LP64D ABI, where those registers are callee-saved.
+ * A soft-float or single-float target (riscv64imac, LP64/LP64F) would
+ * either fail to assemble or save the wrong registers: say so. */
+#  if __riscv_xlen != 64
+#    error "swapctx: only riscv64 is supported, not riscv32"
+#  endif
+#  if !defined(__riscv_float_abi_double)
+#    error "swapctx: the riscv64 switch needs the LP64D ABI (a target with the D extension, like riscv64gc)"
 #  endif
 #else
 #  define FUNC_ALIGN .p2align 2

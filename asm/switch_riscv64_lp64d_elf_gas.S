@@ -1,0 +1,190 @@
+/*
+ * switch_riscv64_lp64d_elf_gas.S — the context switch for riscv64, LP64D
+ * ABI, ELF, GNU assembler. asm/switch_x86_64_sysv_elf_gas.S is the fully
+ * commented reference; this file comments where riscv64 differs.
+ *
+ * ABI: RISC-V ELF psABI, chapter "Register Convention", table "Integer
+ * register convention": s0-s11 (x8, x9, x18-x27) and sp are callee-saved,
+ * s0 doubles as the frame pointer, ra (x1) holds the return address and is
+ * not preserved by a call (so the switch saves it as the place to resume);
+ * table "Floating-point register convention": with the LP64D ABI, fs0-fs11
+ * (f8, f9, f18-f27) are callee-saved, all 64 bits of them. sp is 16-byte
+ * aligned (section "Integer Calling Convention"). gp (x3) and tp (x4)
+ * belong to the program and the thread, not to a context: never touched.
+ * fcsr (rounding mode, exception flags) has thread storage duration in the
+ * psABI, like <fenv.h> state, so it is not part of a context either.
+ *
+ *                                   a0              a1             a2
+ *   uintptr_t swapctx_switch(void **save_sp, void *load_sp, uintptr_t value);
+ *
+ * The saved frame (208 bytes, saved sp 16-byte aligned, checked by
+ * src/arch/riscv64.rs's const asserts and its frame test). s0 and ra sit
+ * at the top, where a frame-pointer walker expects them (ra at CFA-8,
+ * s0 at CFA-16), as in the aarch64 file.
+ *
+ *   offset  contents        offset  contents
+ *   ------  --------        ------  --------
+ *     +0    fs0              +96    s1
+ *     +8    fs1             +104    s2
+ *    +16    fs2             +112    s3
+ *    +24    fs3             +120    s4
+ *    +32    fs4             +128    s5
+ *    +40    fs5             +136    s6
+ *    +48    fs6             +144    s7
+ *    +56    fs7             +152    s8
+ *    +64    fs8             +160    s9
+ *    +72    fs9             +168    s10
+ *    +80    fs10            +176    s11
+ *    +88    fs11            +184    padding (keeps the frame a multiple of 16)
+ *                           +192    s0 (frame pointer)
+ *                           +200    ra (where this side resumes)
+ *
+ * Like aarch64 the return address is in a register, not on the stack, and
+ * there is no red zone: nothing is ever stored below sp.
+ *
+ * Glossary: sd/ld store/load a 64-bit integer register; fsd/fld store/load
+ * a 64-bit floating-point register bit for bit (no NaN canonicalisation);
+ * `ret` is `jalr x0, 0(ra)`.
+ */
+#include "common.h"
+
+FUNC_BEGIN(SYM(switch))
+    .cfi_startproc
+    addi    sp, sp, -208            /* make the frame (sp stays aligned) */
+    .cfi_def_cfa_offset 208
+    sd      ra, 200(sp)             /* save ra               -> +200 */
+    .cfi_offset ra, -8
+    sd      s0, 192(sp)             /* save s0 (fp)          -> +192 */
+    .cfi_offset s0, -16
+    sd      s11, 176(sp)            /* save s11              -> +176 */
+    .cfi_offset s11, -32
+    sd      s10, 168(sp)            /* save s10              -> +168 */
+    .cfi_offset s10, -40
+    sd      s9, 160(sp)             /* save s9               -> +160 */
+    .cfi_offset s9, -48
+    sd      s8, 152(sp)             /* save s8               -> +152 */
+    .cfi_offset s8, -56
+    sd      s7, 144(sp)             /* save s7               -> +144 */
+    .cfi_offset s7, -64
+    sd      s6, 136(sp)             /* save s6               -> +136 */
+    .cfi_offset s6, -72
+    sd      s5, 128(sp)             /* save s5               -> +128 */
+    .cfi_offset s5, -80
+    sd      s4, 120(sp)             /* save s4               -> +120 */
+    .cfi_offset s4, -88
+    sd      s3, 112(sp)             /* save s3               -> +112 */
+    .cfi_offset s3, -96
+    sd      s2, 104(sp)             /* save s2               -> +104 */
+    .cfi_offset s2, -104
+    sd      s1, 96(sp)              /* save s1               -> +96 */
+    .cfi_offset s1, -112
+    fsd     fs11, 88(sp)            /* save fs11             -> +88 */
+    .cfi_offset fs11, -120
+    fsd     fs10, 80(sp)            /* save fs10             -> +80 */
+    .cfi_offset fs10, -128
+    fsd     fs9, 72(sp)             /* save fs9              -> +72 */
+    .cfi_offset fs9, -136
+    fsd     fs8, 64(sp)             /* save fs8              -> +64 */
+    .cfi_offset fs8, -144
+    fsd     fs7, 56(sp)             /* save fs7              -> +56 */
+    .cfi_offset fs7, -152
+    fsd     fs6, 48(sp)             /* save fs6              -> +48 */
+    .cfi_offset fs6, -160
+    fsd     fs5, 40(sp)             /* save fs5              -> +40 */
+    .cfi_offset fs5, -168
+    fsd     fs4, 32(sp)             /* save fs4              -> +32 */
+    .cfi_offset fs4, -176
+    fsd     fs3, 24(sp)             /* save fs3              -> +24 */
+    .cfi_offset fs3, -184
+    fsd     fs2, 16(sp)             /* save fs2              -> +16 */
+    .cfi_offset fs2, -192
+    fsd     fs1, 8(sp)              /* save fs1              -> +8 */
+    .cfi_offset fs1, -200
+    fsd     fs0, 0(sp)              /* save fs0              -> +0 */
+    .cfi_offset fs0, -208
+
+    sd      sp, 0(a0)               /* *save_sp = our stack pointer */
+    mv      sp, a1                  /* switch: now on the other stack; its
+                                       frame has the same layout, so the
+                                       CFI above describes it as well */
+    mv      a0, a2                  /* the value crosses as the return value
+                                       (a0 is free: save_sp is used up) */
+
+    fld     fs0, 0(sp)              /* restore fs0           <- +0 */
+    fld     fs1, 8(sp)              /* restore fs1           <- +8 */
+    fld     fs2, 16(sp)             /* restore fs2           <- +16 */
+    fld     fs3, 24(sp)             /* restore fs3           <- +24 */
+    fld     fs4, 32(sp)             /* restore fs4           <- +32 */
+    fld     fs5, 40(sp)             /* restore fs5           <- +40 */
+    fld     fs6, 48(sp)             /* restore fs6           <- +48 */
+    fld     fs7, 56(sp)             /* restore fs7           <- +56 */
+    fld     fs8, 64(sp)             /* restore fs8           <- +64 */
+    fld     fs9, 72(sp)             /* restore fs9           <- +72 */
+    fld     fs10, 80(sp)            /* restore fs10          <- +80 */
+    fld     fs11, 88(sp)            /* restore fs11          <- +88 */
+    ld      s1, 96(sp)              /* restore s1            <- +96 */
+    ld      s2, 104(sp)             /* restore s2            <- +104 */
+    ld      s3, 112(sp)             /* restore s3            <- +112 */
+    ld      s4, 120(sp)             /* restore s4            <- +120 */
+    ld      s5, 128(sp)             /* restore s5            <- +128 */
+    ld      s6, 136(sp)             /* restore s6            <- +136 */
+    ld      s7, 144(sp)             /* restore s7            <- +144 */
+    ld      s8, 152(sp)             /* restore s8            <- +152 */
+    ld      s9, 160(sp)             /* restore s9            <- +160 */
+    ld      s10, 168(sp)            /* restore s10           <- +168 */
+    ld      s11, 176(sp)            /* restore s11           <- +176 */
+    ld      s0, 192(sp)             /* restore s0 (fp)       <- +192 */
+    ld      ra, 200(sp)             /* restore ra            <- +200 */
+    addi    sp, sp, 208             /* drop the frame */
+    .cfi_def_cfa_offset 0
+    .cfi_restore ra
+    .cfi_restore s0
+    .cfi_restore s1
+    .cfi_restore s2
+    .cfi_restore s3
+    .cfi_restore s4
+    .cfi_restore s5
+    .cfi_restore s6
+    .cfi_restore s7
+    .cfi_restore s8
+    .cfi_restore s9
+    .cfi_restore s10
+    .cfi_restore s11
+    .cfi_restore fs0
+    .cfi_restore fs1
+    .cfi_restore fs2
+    .cfi_restore fs3
+    .cfi_restore fs4
+    .cfi_restore fs5
+    .cfi_restore fs6
+    .cfi_restore fs7
+    .cfi_restore fs8
+    .cfi_restore fs9
+    .cfi_restore fs10
+    .cfi_restore fs11
+    ret                             /* resume the other side at ra */
+    .cfi_endproc
+FUNC_END(SYM(switch))
+
+/*
+ * init_stack (src/arch/riscv64.rs) builds a frame with
+ *   ra = this trampoline, s1 = entry, s2 = data, s3 = on_return,
+ *   s0 = 0 (frame-pointer walkers stop here),
+ * and the switch's `ret` lands here with a0 = the value that was passed
+ * and sp = top - TOP_RESERVED, 16-byte aligned.
+ *
+ *   noreturn void entry(uintptr_t value /+ a0 +/, void *data /+ a1 +/);
+ */
+FUNC_BEGIN(SYM(trampoline))
+    .cfi_startproc
+    .cfi_undefined ra               /* no caller: backtraces end here */
+    mv      a1, s2                  /* arg 2: the data pointer; a0 already
+                                       holds the value of the first switch */
+    jalr    s1                      /* entry(value, data) */
+    mv      a0, s1                  /* entry returned: arg 1 = that entry */
+    jalr    s3                      /* on_return(entry): does not return */
+    unimp                           /* in case it does: trap, never run on */
+    .cfi_endproc
+FUNC_END(SYM(trampoline))
+
+NOTE_GNU_STACK
