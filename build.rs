@@ -10,6 +10,7 @@ use std::env;
 const SUPPORTED: &[(&str, &str, &str)] = &[
     ("x86_64", "sysv", "asm/switch_x86_64_sysv_elf_gas.S"),
     ("aarch64", "aapcs", "asm/switch_aarch64_aapcs_elf_gas.S"),
+    ("riscv64", "lp64d", "asm/switch_riscv64_lp64d_elf_gas.S"),
 ];
 
 fn main() {

@@ -120,6 +120,14 @@ struct ForcedUnwind;
 /// and suspends again, over and over), the process aborts.
 const MAX_UNWIND_REENTRIES: u32 = 64;
 
+/// Variance and auto traits of a Yielder: takes `Y`, gives `I`; not Send,
+/// not Sync.
+type YielderMarker<I, Y> = (fn(Y) -> I, *mut ());
+
+/// Of a coroutine: borrows for `'a`; takes `I`, gives `Y` and `R`; not
+/// Send, not Sync.
+type CoroutineMarker<'a, I, Y, R> = (&'a mut (), *mut (), fn(I) -> (Y, R));
+
 /// The coroutine side's handle: passed to the closure, used to suspend.
 ///
 /// It lives on the coroutine's stack and cannot leave the closure (it is
@@ -128,7 +136,7 @@ pub struct Yielder<I, Y> {
     slots: *mut Slots,
     /// Non-zero once drop has asked this coroutine to unwind.
     unwinding: Cell<u32>,
-    _marker: PhantomData<(fn(Y) -> I, *mut ())>,
+    _marker: PhantomData<YielderMarker<I, Y>>,
 }
 
 impl<I, Y> Yielder<I, Y> {
@@ -286,7 +294,7 @@ struct RawCoroutine<'a, I, Y, R> {
     drop_fresh: unsafe fn(*mut u8),
     closure: *mut u8,
     /// `'a`: what the closure borrows; `*mut ()`: not Send, not Sync.
-    _marker: PhantomData<(&'a mut (), *mut (), fn(I) -> (Y, R))>,
+    _marker: PhantomData<CoroutineMarker<'a, I, Y, R>>,
 }
 
 /// Drops an `F` in place.

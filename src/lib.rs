@@ -33,3 +33,8 @@ pub(crate) fn fatal(msg: core::fmt::Arguments<'_>) -> ! {
     let _ = writeln!(std::io::stderr(), "{msg}");
     std::process::abort()
 }
+
+/// The README's examples, run as doc tests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -296,7 +296,9 @@ fn a_generator_is_fused_and_reraises_panics() {
 #[test]
 fn a_thousand_coroutines_resumed_in_random_order() {
     let mut rng = StdRng::seed_from_u64(0x5eed);
-    let mut cos: Vec<(usize, Coroutine<u64, u64, u64>, u64, u32)> = (0..1000)
+    // (id, coroutine, the model's last value, steps taken)
+    type Entry = (usize, Coroutine<u64, u64, u64>, u64, u32);
+    let mut cos: Vec<Entry> = (0..1000)
         .map(|id| {
             let co = Coroutine::with_stack(Stack::new(32 * 1024).unwrap(), move |y, mut x: u64| {
                 let mut acc = id as u64;

@@ -43,7 +43,9 @@ fn in_child(body: fn()) -> Outcome {
         }
         libc::close(fds[1]);
         let mut output = String::new();
-        std::fs::File::from_raw_fd(fds[0]).read_to_string(&mut output).unwrap();
+        std::fs::File::from_raw_fd(fds[0])
+            .read_to_string(&mut output)
+            .unwrap();
         let mut status = 0;
         assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
         Outcome {
@@ -56,7 +58,11 @@ fn in_child(body: fn()) -> Outcome {
 
 /// Prints the stack's bounds the way the overflow message does.
 fn announce(stack: &Stack) {
-    eprintln!("bounds {:#x}..{:#x}", stack.bottom() as usize, stack.top() as usize);
+    eprintln!(
+        "bounds {:#x}..{:#x}",
+        stack.bottom() as usize,
+        stack.top() as usize
+    );
 }
 
 #[inline(never)]
@@ -127,9 +133,10 @@ fn raw_entry_returns() {
     // SAFETY: the transmute makes an entry that returns, which is exactly
     // the contract violation under test; the trampoline must abort.
     unsafe {
-        let entry: raw::EntryFn = std::mem::transmute::<extern "C" fn(usize, *mut c_void) -> usize, raw::EntryFn>(
-            returning_entry,
-        );
+        let entry: raw::EntryFn = std::mem::transmute::<
+            extern "C" fn(usize, *mut c_void) -> usize,
+            raw::EntryFn,
+        >(returning_entry);
         let ctx = Context::new(stack.top(), entry, std::ptr::null_mut());
         raw::switch(&mut *std::ptr::addr_of_mut!(SLOT), ctx, 0);
     }
@@ -184,9 +191,21 @@ fn overflow_reported(o: &Outcome) -> Result<(), String> {
 
 fn main() {
     let results = [
-        check("deep_recursion_in_a_coroutine_is_reported", deep_recursion, overflow_reported),
-        check("a_single_large_frame_is_reported", large_frame, overflow_reported),
-        check("a_touch_of_the_guard_page_is_reported", guard_touched_directly, overflow_reported),
+        check(
+            "deep_recursion_in_a_coroutine_is_reported",
+            deep_recursion,
+            overflow_reported,
+        ),
+        check(
+            "a_single_large_frame_is_reported",
+            large_frame,
+            overflow_reported,
+        ),
+        check(
+            "a_touch_of_the_guard_page_is_reported",
+            guard_touched_directly,
+            overflow_reported,
+        ),
         check(
             "a_thread_overflow_still_gets_rusts_report",
             thread_overflow_after_swapctx,
@@ -194,7 +213,10 @@ fn main() {
                 if o.signal != Some(libc::SIGABRT) {
                     return Err("expected SIGABRT".into());
                 }
-                let report = o.output.lines().find(|l| l.contains("has overflowed its stack"));
+                let report = o
+                    .output
+                    .lines()
+                    .find(|l| l.contains("has overflowed its stack"));
                 if !report.is_some_and(|l| l.starts_with("thread 'deep'")) {
                     return Err("Rust's report is missing".into());
                 }
@@ -204,24 +226,34 @@ fn main() {
                 Ok(())
             },
         ),
-        check("a_fault_elsewhere_is_left_to_the_default_action", fault_elsewhere, |o| {
-            if o.signal != Some(libc::SIGSEGV) {
-                return Err("expected SIGSEGV".into());
-            }
-            if o.output.contains("swapctx:") {
-                return Err("swapctx claimed a fault that is not an overflow".into());
-            }
-            Ok(())
-        }),
-        check("a_raw_entry_that_returns_aborts_with_a_message", raw_entry_returns, |o| {
-            if o.signal != Some(libc::SIGABRT) {
-                return Err("expected SIGABRT".into());
-            }
-            if !o.output.contains("swapctx: the entry function at 0x") || !o.output.contains("returned") {
-                return Err("no message about the returning entry".into());
-            }
-            Ok(())
-        }),
+        check(
+            "a_fault_elsewhere_is_left_to_the_default_action",
+            fault_elsewhere,
+            |o| {
+                if o.signal != Some(libc::SIGSEGV) {
+                    return Err("expected SIGSEGV".into());
+                }
+                if o.output.contains("swapctx:") {
+                    return Err("swapctx claimed a fault that is not an overflow".into());
+                }
+                Ok(())
+            },
+        ),
+        check(
+            "a_raw_entry_that_returns_aborts_with_a_message",
+            raw_entry_returns,
+            |o| {
+                if o.signal != Some(libc::SIGABRT) {
+                    return Err("expected SIGABRT".into());
+                }
+                if !o.output.contains("swapctx: the entry function at 0x")
+                    || !o.output.contains("returned")
+                {
+                    return Err("no message about the returning entry".into());
+                }
+                Ok(())
+            },
+        ),
     ];
     let passed = results.iter().filter(|r| **r).count();
     let failed = results.len() - passed;

@@ -19,11 +19,21 @@ mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub(crate) use self::aarch64::*;
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-compile_error!("swapctx supports x86_64 and aarch64 (see build.rs)");
+#[cfg(target_arch = "riscv64")]
+mod riscv64;
+#[cfg(target_arch = "riscv64")]
+pub(crate) use self::riscv64::*;
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+)))]
+compile_error!("swapctx supports x86_64, aarch64 and riscv64 (see build.rs)");
 
 /// Stack pointers are 16-byte aligned on every supported architecture, at
-/// every call (x86_64) or at all times (aarch64).
+/// every call (x86_64), at all times (aarch64) or on entry to every
+/// procedure (riscv64).
 pub(crate) const STACK_ALIGN: usize = 16;
 
 /// Bytes kept free at the very top of a stack, above the first frame. The

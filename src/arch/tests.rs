@@ -193,7 +193,7 @@ fn callee_saved_registers_survive_random_switches() {
     // SAFETY: main is context 0; the loop ends when a fiber hands back with
     // nothing remaining.
     unsafe {
-        while (*tp).remaining > 0 {
+        while core::ptr::read_volatile(core::ptr::addr_of!((*tp).remaining)) > 0 {
             torture_step(tp, 0);
         }
     }

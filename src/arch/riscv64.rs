@@ -1,0 +1,220 @@
+//! riscv64 LP64D: the saved frame of `asm/switch_riscv64_lp64d_elf_gas.S`.
+//!
+//! A fresh context, as `init_stack` leaves it:
+//!
+//! ```text
+//!   top ───────────►  +-------------------------+ (16-byte aligned)
+//!                     | TOP_RESERVED (16 bytes) | coroutine slots
+//!   top-16 ────────►  +-------------------------+ sp when the trampoline runs
+//!                     | ra = trampoline         | +200
+//!                     | s0 = 0                  | +192
+//!                     | padding = 0             | +184
+//!                     | s11 .. s4 = 0           | +176 .. +120
+//!                     | s3 = on_return          | +112
+//!                     | s2 = data               | +104
+//!                     | s1 = entry              | +96
+//!                     | fs11 .. fs0 = 0         | +88 .. +0
+//!   sp = top-224 ──►  +-------------------------+
+//! ```
+
+use super::{STACK_ALIGN, TOP_RESERVED};
+
+/// Size of a saved frame.
+pub(crate) const FRAME_SIZE: usize = 208;
+/// fs0 .. fs11 at OFF_FS0 + 8 * n.
+pub(crate) const OFF_FS0: usize = 0;
+/// s1 .. s11 at OFF_S1 + 8 * (n - 1).
+pub(crate) const OFF_S1: usize = 96;
+/// Eight bytes that keep the frame a multiple of 16.
+pub(crate) const OFF_PAD: usize = 184;
+/// s0, the frame pointer.
+pub(crate) const OFF_S0: usize = 192;
+/// The return address: where the switch's `ret` goes.
+pub(crate) const OFF_RA: usize = 200;
+
+const _: () = assert!(OFF_FS0 + 8 * 12 == OFF_S1);
+const _: () = assert!(OFF_S1 + 8 * 11 == OFF_PAD);
+const _: () = assert!(OFF_PAD + 8 == OFF_S0);
+const _: () = assert!(OFF_S0 + 8 == OFF_RA);
+const _: () = assert!(OFF_RA + 8 == FRAME_SIZE);
+const _: () = assert!(FRAME_SIZE % STACK_ALIGN == 0);
+// The trampoline runs with sp = top - TOP_RESERVED, which must be 16-byte
+// aligned so that the entry function starts on an aligned stack.
+const _: () = assert!(TOP_RESERVED % STACK_ALIGN == 0);
+
+/// Lays out a fresh context's first frame below `top` and returns its saved
+/// stack pointer.
+///
+/// # Safety
+/// `top` must be 16-byte aligned and the top of writable memory with at
+/// least `TOP_RESERVED + FRAME_SIZE` bytes below it.
+pub(crate) unsafe fn init_stack(
+    top: *mut u8,
+    entry: usize,
+    data: usize,
+    on_return: usize,
+) -> *mut u8 {
+    debug_assert!(top as usize % STACK_ALIGN == 0, "stack top must be aligned");
+    let sp = top.wrapping_sub(TOP_RESERVED + FRAME_SIZE);
+    // SAFETY: the caller guarantees the bytes from `sp` to `top` are
+    // writable; `sp` is 16-byte aligned, so every 8-byte slot is aligned.
+    unsafe {
+        let words = sp.cast::<usize>();
+        for i in 0..(FRAME_SIZE / 8) {
+            words.add(i).write(0);
+        }
+        sp.add(OFF_S1).cast::<usize>().write(entry);
+        sp.add(OFF_S1 + 8).cast::<usize>().write(data);
+        sp.add(OFF_S1 + 16).cast::<usize>().write(on_return);
+        sp.add(OFF_RA)
+            .cast::<usize>()
+            .write(super::swapctx_trampoline as *const () as usize);
+        top.sub(TOP_RESERVED).cast::<[usize; 2]>().write([0, 0]);
+    }
+    sp
+}
+
+/// The register test's view of the callee-saved state: s0-s11, then
+/// fs0-fs11 as bit patterns.
+#[cfg(test)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Regs {
+    pub gp: [u64; 12],
+    pub fp: [u64; 12],
+}
+
+#[cfg(test)]
+impl Regs {
+    /// Distinct values for every register, from `seed`.
+    pub fn pattern(seed: u64) -> Regs {
+        let mut r = Regs::default();
+        for (i, v) in r.gp.iter_mut().chain(r.fp.iter_mut()).enumerate() {
+            *v = seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(i as u32 * 5 + 1)
+                ^ (i as u64 + 1);
+        }
+        r
+    }
+}
+
+/// Loads `vals` into every callee-saved register, switches with the real
+/// switch, and stores what those registers hold afterwards into `out`.
+///
+/// `vals` and `out` are laid out as [`Regs`]: s0-s11 at +0 .. +88, fs0-fs11
+/// at +96 .. +184.
+///
+/// # Safety
+/// As `swapctx_switch`.
+#[cfg(test)]
+pub(crate) unsafe fn torture_switch(
+    save: *mut *mut u8,
+    to: *mut u8,
+    value: usize,
+    vals: &Regs,
+    out: &mut Regs,
+) -> usize {
+    const _: () = assert!(core::mem::size_of::<Regs>() == 192);
+    let ret: usize;
+    // SAFETY: the asm saves and restores s0 (the frame pointer) and s1
+    // (LLVM's base pointer), which cannot be named as operands, declares
+    // every other register it touches, and keeps sp 16-byte aligned.
+    unsafe {
+        core::arch::asm!(
+            "addi sp, sp, -32",
+            "sd s0, 0(sp)",              // the caller's s0
+            "sd s1, 8(sp)",              // the caller's s1
+            "sd a4, 16(sp)",             // the out pointer
+            "ld s0, 0(a3)",
+            "ld s1, 8(a3)",
+            "ld s2, 16(a3)",
+            "ld s3, 24(a3)",
+            "ld s4, 32(a3)",
+            "ld s5, 40(a3)",
+            "ld s6, 48(a3)",
+            "ld s7, 56(a3)",
+            "ld s8, 64(a3)",
+            "ld s9, 72(a3)",
+            "ld s10, 80(a3)",
+            "ld s11, 88(a3)",
+            "fld fs0, 96(a3)",
+            "fld fs1, 104(a3)",
+            "fld fs2, 112(a3)",
+            "fld fs3, 120(a3)",
+            "fld fs4, 128(a3)",
+            "fld fs5, 136(a3)",
+            "fld fs6, 144(a3)",
+            "fld fs7, 152(a3)",
+            "fld fs8, 160(a3)",
+            "fld fs9, 168(a3)",
+            "fld fs10, 176(a3)",
+            "fld fs11, 184(a3)",
+            "call {switch}",
+            "ld t0, 16(sp)",
+            "sd s0, 0(t0)",
+            "sd s1, 8(t0)",
+            "sd s2, 16(t0)",
+            "sd s3, 24(t0)",
+            "sd s4, 32(t0)",
+            "sd s5, 40(t0)",
+            "sd s6, 48(t0)",
+            "sd s7, 56(t0)",
+            "sd s8, 64(t0)",
+            "sd s9, 72(t0)",
+            "sd s10, 80(t0)",
+            "sd s11, 88(t0)",
+            "fsd fs0, 96(t0)",
+            "fsd fs1, 104(t0)",
+            "fsd fs2, 112(t0)",
+            "fsd fs3, 120(t0)",
+            "fsd fs4, 128(t0)",
+            "fsd fs5, 136(t0)",
+            "fsd fs6, 144(t0)",
+            "fsd fs7, 152(t0)",
+            "fsd fs8, 160(t0)",
+            "fsd fs9, 168(t0)",
+            "fsd fs10, 176(t0)",
+            "fsd fs11, 184(t0)",
+            "ld s1, 8(sp)",              // the caller's s1 back
+            "ld s0, 0(sp)",              // the caller's s0 back
+            "addi sp, sp, 32",
+            switch = sym super::swapctx_switch,
+            in("a0") save,
+            in("a1") to,
+            in("a2") value,
+            in("a3") vals as *const Regs,
+            in("a4") out as *mut Regs,
+            lateout("a0") ret,
+            out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
+            out("s7") _, out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("fs0") _, out("fs1") _, out("fs2") _, out("fs3") _,
+            out("fs4") _, out("fs5") _, out("fs6") _, out("fs7") _,
+            out("fs8") _, out("fs9") _, out("fs10") _, out("fs11") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// Reads a suspended context's saved frame at the offsets above.
+///
+/// # Safety
+/// `sp` must be a suspended context's stack pointer.
+#[cfg(test)]
+pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
+    // SAFETY: the caller passes a suspended context's stack pointer, whose
+    // FRAME_SIZE bytes are the saved frame.
+    unsafe {
+        let w = |off: usize| sp.add(off).cast::<u64>().read();
+        let mut r = Regs::default();
+        r.gp[0] = w(OFF_S0);
+        for i in 1..12 {
+            r.gp[i] = w(OFF_S1 + 8 * (i - 1));
+        }
+        for i in 0..12 {
+            r.fp[i] = w(OFF_FS0 + 8 * i);
+        }
+        r
+    }
+}
