@@ -208,7 +208,7 @@ fn the_guard_page_is_mapped_without_access_right_below_the_stack() {
     // kernel faults on, which the fault test in tests/crashes.rs checks.
     let below = maps
         .iter()
-        .find(|(s, e, _)| *s <= bottom - 1 && bottom - 1 < *e);
+        .find(|(s, e, _)| *s < bottom && bottom <= *e);
     match below {
         Some((s, e, perms)) if usable.0 == bottom => {
             assert_eq!(perms, "---p", "mapping below the stack is {perms}");
