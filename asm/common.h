@@ -44,8 +44,10 @@
 #  define FUNC_ALIGN .p2align 2
 #  if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
 #    define BTI_C hint #34
+#    define BTI_J hint #36
 #  else
 #    define BTI_C
+#    define BTI_J
 #  endif
 #elif defined(__riscv)
 /* 4-byte alignment: the switch is full of 32-bit instructions, even where

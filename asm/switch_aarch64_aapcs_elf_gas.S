@@ -136,4 +136,27 @@ FUNC_BEGIN(SYM(trampoline))
     .cfi_endproc
 FUNC_END(SYM(trampoline))
 
+/*
+ * The coroutine layer's trampoline (see the x86_64 file for the scheme).
+ * A fresh coroutine's stack, as `init_coroutine` leaves it:
+ *
+ *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
+ *   slots - 24:  0 (padding)
+ *   slots - 16:  entry function
+ *   slots -  8:  data pointer
+ *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
+ *
+ * `resume` pops the first pair and branches here with x0 = the value of
+ * the first resume and sp = slots - 16.
+ */
+FUNC_BEGIN(SYM(coroutine_trampoline))
+    .cfi_startproc
+    .cfi_undefined x30              /* no caller: backtraces end here */
+    BTI_J
+    ldp     x9, x1, [sp], #16       /* entry; arg 2: the data pointer; sp = slots */
+    blr     x9                      /* entry(value, data): never returns */
+    brk     #0                      /* if it does: trap, never run on */
+    .cfi_endproc
+FUNC_END(SYM(coroutine_trampoline))
+
 NOTE_GNU_STACK

@@ -141,4 +141,34 @@ FUNC_BEGIN(SYM(trampoline))
     .cfi_endproc
 FUNC_END(SYM(trampoline))
 
+/*
+ * The coroutine layer's trampoline. Coroutines switch with inline asm in
+ * src/arch/x86_64.rs (`resume`/`suspend`), which saves only rbx, rbp and
+ * a resume address and lets the compiler save whatever else is live. A
+ * fresh coroutine's stack, as `init_coroutine` leaves it:
+ *
+ *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
+ *   slots - 24:  entry function
+ *   slots - 16:  data pointer
+ *   slots -  8:  0 (padding)
+ *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
+ *
+ * `resume` pops the first word and jumps to it, so this runs with
+ * rdi = the value of the first resume and rsp = slots - 24.
+ *
+ *                                   rdi             rsi
+ *   noreturn void entry(uintptr_t value, void *data);
+ */
+FUNC_BEGIN(SYM(coroutine_trampoline))
+    .cfi_startproc
+    .cfi_undefined %rip             /* no caller: backtraces end here */
+    CET_ENDBR
+    movq    (%rsp), %rax            /* the entry function */
+    movq    8(%rsp), %rsi           /* arg 2: the data pointer */
+    addq    $24, %rsp               /* rsp = slots: 16-byte aligned */
+    callq   *%rax                   /* entry(value, data): never returns */
+    ud2                             /* if it does: fault, never run on */
+    .cfi_endproc
+FUNC_END(SYM(coroutine_trampoline))
+
 NOTE_GNU_STACK

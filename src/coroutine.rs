@@ -169,12 +169,7 @@ impl<I, Y> Yielder<I, Y> {
         // before anything else and sends back a pointer to a Command<I>,
         // which we move out at once.
         let cmd = unsafe {
-            let slots = self.slots;
-            let p = arch::swapctx_switch(
-                ptr::addr_of_mut!((*slots).this),
-                (*slots).link,
-                &*value as *const Y as usize,
-            );
+            let p = arch::suspend(self.slots.cast(), &*value as *const Y as usize);
             ptr::read(p as *const Command<I>)
         };
         match cmd {
@@ -254,19 +249,13 @@ where
         }
     };
     let finish = ManuallyDrop::new(finish);
-    let mut gone: *mut u8 = ptr::null_mut();
     // SAFETY: the last switch: `this` is nulled so the resumer knows the
-    // message is a Finish<R>; our stack pointer goes to a local that nobody
-    // reads, since nothing resumes this context again.
+    // message is a Finish<R>, which it moves out before this stack is
+    // reused or freed; nothing resumes this coroutine again.
     unsafe {
         (*slots).this = ptr::null_mut();
-        arch::swapctx_switch(
-            &mut gone,
-            (*slots).link,
-            &*finish as *const Finish<R> as usize,
-        );
+        arch::finish(slots.cast(), &*finish as *const Finish<R> as usize)
     }
-    crate::fatal(format_args!("swapctx: a finished coroutine was resumed"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,7 +302,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     {
         crate::overflow::ensure_altstack_once();
         let top = stack.top();
-        let need = mem::size_of::<F>() + mem::align_of::<F>() + 2 * Context::INITIAL_FRAME_SIZE;
+        let need = mem::size_of::<F>() + mem::align_of::<F>() + 2 * Context::INITIAL_FRAME_SIZE + arch::COROUTINE_INIT_SIZE;
         if need > stack.size() / 2 {
             panic!(
                 "swapctx: a coroutine's closure of {} bytes does not fit a {}-byte stack; \
@@ -323,22 +312,18 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             );
         }
         let (closure, slots) = layout::<F>(top);
-        // SAFETY: `closure` and everything from the first frame up to `top`
-        // lie inside the stack (checked above) and are ours; the context's
-        // entry reads the closure back exactly once.
-        let sp = unsafe {
+        // SAFETY: `closure`, the slots and the first frame under them lie
+        // inside the stack (checked above) and are ours; the entry reads the
+        // closure back exactly once.
+        unsafe {
             closure.write(f);
             let entry: EntryFn = coroutine_entry::<F, I, Y, R>;
-            let ctx = Context::new(
-                slots.cast::<u8>().add(arch::TOP_RESERVED),
-                entry,
-                closure.cast(),
-            );
-            ctx.into_stack_pointer()
-        };
-        // SAFETY: `slots` is inside the stack, just written as zeroes by
-        // Context::new.
-        unsafe { (*slots).this = sp };
+            let sp = arch::init_coroutine(slots.cast(), entry as usize, closure as usize);
+            slots.write(Slots {
+                link: ptr::null_mut(),
+                this: sp,
+            });
+        }
         RawCoroutine {
             stack: ManuallyDrop::new(stack),
             slots,
@@ -364,11 +349,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // moved out at once and forgotten by the coroutine.
         unsafe {
             let slots = self.slots;
-            let p = arch::swapctx_switch(
-                ptr::addr_of_mut!((*slots).link),
-                (*slots).this,
-                &*cmd as *const Command<I> as usize,
-            );
+            let p = arch::resume(slots.cast(), &*cmd as *const Command<I> as usize);
             if !(*slots).this.is_null() {
                 self.state = State::Suspended;
                 return CoroutineResult::Yield(ptr::read(p as *const Y));
@@ -430,11 +411,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // in its last switch (it cannot yield again, see Yielder::suspend).
         let finish = unsafe {
             let slots = self.slots;
-            let p = arch::swapctx_switch(
-                ptr::addr_of_mut!((*slots).link),
-                (*slots).this,
-                &*cmd as *const Command<I> as usize,
-            );
+            let p = arch::resume(slots.cast(), &*cmd as *const Command<I> as usize);
             debug_assert!((*slots).this.is_null(), "a dropped coroutine yielded");
             ptr::read(p as *const Finish<R>)
         };

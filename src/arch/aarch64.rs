@@ -171,3 +171,134 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
         r
     }
 }
+
+// ---------------------------------------------------------------------------
+// The coroutine switch: inline asm, as on x86_64 (see src/arch/x86_64.rs
+// for the scheme). x19 and x29 cannot be asm operands, so they are saved by
+// hand; `bl` into the switch and the coroutine's matching `ret` keep the
+// return-address stack balanced; the way into the coroutine is a `br` to
+// its saved resume address. d8-d15 are declared clobbered (as v8-v15), so
+// the compiler saves their low halves when they are live.
+//
+// A suspended side's stack, at its saved stack pointer:
+//
+//   resumer (in `resume`)          coroutine (in `suspend`)
+//   sp+0   return address (x30)   sp+0   resume address (label 2)
+//   sp+8   unused                 sp+8   unused
+//   sp+16  x29                    sp+16  x29
+//   sp+24  x19                    sp+24  x19
+
+/// Bytes at a fresh coroutine's saved stack pointer, below its slots.
+pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
+
+/// Lays out a fresh coroutine under `slots` and returns its saved stack
+/// pointer. The first [`resume`] calls `entry(value, data)`.
+///
+/// # Safety
+/// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable.
+pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
+    debug_assert!(slots as usize % STACK_ALIGN == 0);
+    let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE).cast::<usize>();
+    // SAFETY: per the contract, these four words are ours to write.
+    unsafe {
+        sp.write(super::swapctx_coroutine_trampoline as *const () as usize);
+        sp.add(1).write(0);
+        sp.add(2).write(entry);
+        sp.add(3).write(data);
+    }
+    sp.cast()
+}
+
+/// Switches from the resumer into the coroutine whose slots are at `slots`
+/// (`[link, this]`); returns the value the coroutine passes back.
+///
+/// # Safety
+/// `this` must hold a suspended coroutine's stack pointer (from
+/// [`init_coroutine`] or [`suspend`]) on a live stack.
+#[inline(always)]
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract. sp, x19 and x29 are as they were when the
+    // coroutine switches back; every other register is declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "stp x29, x19, [sp, #-16]!",    // save fp and x19 (not operands)
+            "bl 2f",                        // x30 = our resume address; go
+            "ldp x29, x19, [sp], #16",      // back: restore fp and x19
+            "b 3f",
+            "2:",
+            "str x30, [sp, #-16]!",         // push our resume address
+            "mov x9, sp",
+            "str x9, [x1]",                 // link = our stack pointer
+            "ldr x9, [x1, #8]",
+            "mov sp, x9",                   // load the coroutine's stack pointer
+            "ldr x9, [sp], #16",            // pop its resume address
+            "br x9",                        // resume it (x0 carries the value)
+            "3:",
+            in("x1") slots,
+            inout("x0") value => ret,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// Switches from the running coroutine back to its resumer; returns the
+/// value of the next resume.
+///
+/// # Safety
+/// Must run on the coroutine whose slots are at `slots`, with `link`
+/// holding its resumer, suspended in [`resume`].
+#[inline(always)]
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract; the mirror image of `resume`.
+    unsafe {
+        core::arch::asm!(
+            "stp x29, x19, [sp, #-16]!",    // save fp and x19
+            "adr x9, 2f",                   // where we resume
+            "str x9, [sp, #-16]!",          // push it
+            "mov x9, sp",
+            "str x9, [x1, #8]",             // this = our stack pointer
+            "ldr x9, [x1]",
+            "mov sp, x9",                   // load the resumer's stack pointer
+            "ldr x30, [sp], #16",           // pop its return address
+            "ret",                          // return into resume, matching its bl
+            "2:",
+            "ldp x29, x19, [sp], #16",      // resumed: restore fp and x19
+            in("x1") slots,
+            inout("x0") value => ret,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// The coroutine's last switch: back to its resumer, never to return.
+///
+/// # Safety
+/// As [`suspend`]; nothing may resume the coroutine afterwards.
+#[inline(always)]
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+    // SAFETY: per the contract: `link` holds the resumer, suspended in
+    // `resume`, which gets `value` in x0.
+    unsafe {
+        core::arch::asm!(
+            "ldr x9, [x1]",
+            "mov sp, x9",                   // load the resumer's stack pointer
+            "ldr x30, [sp], #16",           // pop its return address
+            "ret",                          // return into resume
+            in("x1") slots,
+            in("x0") value,
+            options(noreturn),
+        )
+    }
+}

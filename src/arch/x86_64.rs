@@ -215,3 +215,137 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The coroutine switch.
+//
+// Coroutines do not go through the C-ABI switch: `resume` and `suspend`
+// below are inline asm that save only what the compiler cannot (rbx and rbp
+// are reserved by LLVM, so they are pushed by hand) plus a resume address,
+// and declare every other register clobbered, so the compiler saves only
+// the registers that are live at that point. The floating-point control
+// words are not saved: a coroutine that changes the rounding mode must
+// restore it before it suspends (the raw switch does save them).
+//
+// Return-stack buffer: `resume` enters the switch with a `call`, and the
+// coroutine comes back with the `ret` that matches it, so that return is
+// predicted; the way in is an indirect `jmp` to the coroutine's saved
+// resume address, which the branch predictor learns. No `ret` ever goes to
+// a different place than its `call` came from.
+//
+// A suspended side's stack, at its saved stack pointer:
+//
+//   resumer (in `resume`)          coroutine (in `suspend`)
+//   sp+0   return address         sp+0   resume address (label 2)
+//   sp+8   rbx                    sp+8   rbx
+//   sp+16  rbp                    sp+16  rbp
+
+/// Words at a fresh coroutine's saved stack pointer, below its slots.
+pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
+
+/// Lays out a fresh coroutine under `slots` (16-byte aligned, with its
+/// frames to grow below) and returns its saved stack pointer. The first
+/// [`resume`] calls `entry(value, data)`.
+///
+/// # Safety
+/// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable.
+pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
+    debug_assert!(slots as usize % STACK_ALIGN == 0);
+    let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE).cast::<usize>();
+    // SAFETY: per the contract, these four words are ours to write.
+    unsafe {
+        sp.write(super::swapctx_coroutine_trampoline as *const () as usize);
+        sp.add(1).write(entry);
+        sp.add(2).write(data);
+        sp.add(3).write(0);
+    }
+    sp.cast()
+}
+
+/// Switches from the resumer into the coroutine whose slots are at `slots`
+/// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
+/// `this`, and returns the value the coroutine passes back.
+///
+/// # Safety
+/// `this` must hold a suspended coroutine's stack pointer (from
+/// [`init_coroutine`] or [`suspend`]) on a live stack.
+#[inline(always)]
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract. The asm leaves rsp, rbx and rbp as it
+    // found them when the coroutine switches back, and declares every other
+    // register clobbered (the coroutine runs arbitrary code meanwhile).
+    unsafe {
+        core::arch::asm!(
+            "push rbp",                 // save rbp (LLVM may not let us clobber it)
+            "push rbx",                 // save rbx (reserved by LLVM)
+            "call 2f",                  // push our resume address and go
+            "pop rbx",                  // back: restore rbx
+            "pop rbp",                  // and rbp
+            "jmp 3f",
+            "2:",
+            "mov [rsi], rsp",           // link = our stack pointer
+            "mov rsp, [rsi + 8]",       // load the coroutine's stack pointer
+            "pop rcx",                  // its resume address
+            "jmp rcx",                  // resume it (rdi carries the value)
+            "3:",
+            in("rsi") slots,
+            inout("rdi") value => ret,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    ret
+}
+
+/// Switches from the running coroutine back to its resumer: saves the
+/// coroutine's stack pointer into `this`, loads `link`, and returns the
+/// value of the next resume.
+///
+/// # Safety
+/// Must run on the coroutine whose slots are at `slots`, with `link`
+/// holding its resumer, suspended in [`resume`].
+#[inline(always)]
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract; the mirror image of `resume`.
+    unsafe {
+        core::arch::asm!(
+            "push rbp",                 // save rbp
+            "push rbx",                 // save rbx
+            "lea rax, [rip + 2f]",      // where we resume
+            "push rax",                 // save it
+            "mov [rsi + 8], rsp",       // this = our stack pointer
+            "mov rsp, [rsi]",           // load the resumer's stack pointer
+            "ret",                      // return into resume, matching its call
+            "2:",
+            "pop rbx",                  // resumed: restore rbx
+            "pop rbp",                  // and rbp
+            in("rsi") slots,
+            inout("rdi") value => ret,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        );
+    }
+    ret
+}
+
+/// The coroutine's last switch: back to its resumer, never to return (so
+/// nothing of the coroutine is saved).
+///
+/// # Safety
+/// As [`suspend`]; nothing may resume the coroutine afterwards.
+#[inline(always)]
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+    // SAFETY: per the contract: `link` holds the resumer, suspended in
+    // `resume`, which gets `value` in rdi.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, [rsi]",           // load the resumer's stack pointer
+            "ret",                      // return into resume, matching its call
+            in("rsi") slots,
+            in("rdi") value,
+            options(noreturn),
+        )
+    }
+}
