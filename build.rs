@@ -52,6 +52,19 @@ fn main() {
     println!("cargo:rerun-if-changed=asm/common.h");
     println!("cargo:rerun-if-changed=build.rs");
 
+    // Benchmarks compare against Boost.Context when Debian's
+    // libboost-context-dev is installed for the target.
+    println!("cargo::rustc-check-cfg=cfg(swapctx_boost_context)");
+    let multiarch = format!("{arch}-linux-gnu");
+    if os == "linux"
+        && ["/usr/lib", "/usr/lib64"]
+            .iter()
+            .any(|d| std::path::Path::new(&format!("{d}/{multiarch}/libboost_context.so")).exists())
+    {
+        println!("cargo:rustc-cfg=swapctx_boost_context");
+        println!("cargo:rustc-link-arg-benches=-lboost_context");
+    }
+
     cc::Build::new()
         .file(file)
         .include("asm")

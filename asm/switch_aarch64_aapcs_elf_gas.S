@@ -149,6 +149,24 @@ FUNC_END(SYM(trampoline))
  * `resume` pops the first pair and branches here with x0 = the value of
  * the first resume and sp = slots - 16.
  */
+/*
+ * The way into a coroutine, called with `bl` by `resume`
+ * (src/arch/aarch64.rs) after it saved x29 and x19; x1 = the coroutine's
+ * slots [link, this], x0 = the value, x30 = the resumer's resume address.
+ * The coroutine's `suspend` comes back with the `ret` that matches the `bl`.
+ */
+FUNC_BEGIN(SYM(coroutine_enter))
+    .cfi_startproc
+    str     x30, [sp, #-16]!        /* push the resumer's resume address */
+    mov     x9, sp
+    str     x9, [x1]                /* link = resumer's sp */
+    ldr     x9, [x1, #8]
+    mov     sp, x9                  /* load the coroutine's saved sp */
+    ldr     x9, [sp], #16           /* pop its resume address */
+    br      x9                      /* resume it; x0 carries the value */
+    .cfi_endproc
+FUNC_END(SYM(coroutine_enter))
+
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined x30              /* no caller: backtraces end here */

@@ -37,7 +37,8 @@
  *    +32     8    r12
  *    +40     8    rbx
  *    +48     8    rbp
- *    +56     8    return address (pushed by the caller's `call`)
+ *    +56     8    return address (pushed by the caller's `call`;
+ *                 popped and jumped to when this side resumes)
  *    +64          the caller's frame (its rsp before the `call`)
  *
  * Pitfalls kept in mind:
@@ -45,8 +46,14 @@
  *    current stack, below rsp. Everything is stored at or above rsp before
  *    rsp changes, and rsp only ever holds a valid, fully written stack
  *    pointer of one side or the other. Nothing lives in the red zone.
- *  - Return-stack buffer: the final `ret` returns to a different call site
- *    than the `call` that entered; see docs for what this costs.
+ *  - Return-stack buffer: the other side resumes at a different place
+ *    than our `call` came from, so a `ret` there would be mispredicted on
+ *    every switch (the return-stack buffer predicts our own call site). The
+ *    switch pops the address and jumps to it instead: the indirect-branch
+ *    predictor learns where the other side resumes, and the only cost is a
+ *    return-stack entry that is never popped. (Coroutines, which always go
+ *    back to the side that resumed them, keep call and ret paired instead:
+ *    see src/arch/x86_64.rs.)
  *
  * Glossary: stmxcsr/ldmxcsr store/load the 32-bit MXCSR register; fnstcw
  * stores the x87 control word without checking for pending exceptions,
@@ -109,7 +116,10 @@ FUNC_BEGIN(SYM(switch))
     popq    %rbp                    /* restore rbp         <- +48 */
     .cfi_adjust_cfa_offset -8
     .cfi_restore %rbp
-    ret                             /* resume the other side <- +56 */
+    popq    %rcx                    /* the other side's resume address <- +56 */
+    .cfi_adjust_cfa_offset -8
+    .cfi_register %rip, %rcx
+    jmpq    *%rcx                   /* resume it: a jmp, not a ret (see above) */
     .cfi_endproc
 FUNC_END(SYM(switch))
 
@@ -121,8 +131,9 @@ FUNC_END(SYM(switch))
  *   r13 = the function to call if entry ever returns (it must not),
  *   rbp = 0 (frame-pointer walkers stop here),
  *
- * so the switch's `ret` lands here with rax = the value that was passed and
- * rsp 16-byte aligned (init_stack reserves 16 bytes above the frame).
+ * so the switch's final jump lands here with rax = the value that was
+ * passed and rsp 16-byte aligned (init_stack reserves 16 bytes above the
+ * frame).
  *
  *                                   rdi             rsi
  *   noreturn void entry(uintptr_t value, void *data);
@@ -159,6 +170,22 @@ FUNC_END(SYM(trampoline))
  *                                   rdi             rsi
  *   noreturn void entry(uintptr_t value, void *data);
  */
+/*
+ * The way into a coroutine, called by `resume` (src/arch/x86_64.rs) after
+ * it pushed rbp and rbx; rsi = the coroutine's slots [link, this], rdi =
+ * the value. The `call` that got here pushed the resumer's resume address;
+ * the coroutine's `suspend` comes back with the `ret` that matches it.
+ */
+FUNC_BEGIN(SYM(coroutine_enter))
+    .cfi_startproc
+    movq    %rsp, (%rsi)            /* link = resumer's sp (its return address on top) */
+    movq    8(%rsi), %rsp           /* load the coroutine's saved sp */
+    .cfi_def_cfa_offset 0           /* (the rest is the coroutine's) */
+    popq    %rcx                    /* its resume address */
+    jmpq    *%rcx                   /* resume it; rdi carries the value */
+    .cfi_endproc
+FUNC_END(SYM(coroutine_enter))
+
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined %rip             /* no caller: backtraces end here */

@@ -22,10 +22,12 @@
 //!
 //! `resume` saves the resumer into `link` and loads `this`; `suspend` saves
 //! the coroutine into `this` and loads `link`. The word that crosses each
-//! switch is a pointer to a message on the sender's stack: a
-//! `Command::Resume(input)` going in, an `Event` (yield, return, panic)
-//! coming out. The receiver moves the message out with `ptr::read`, the
-//! sender forgets it. Nothing is allocated on this path.
+//! switch is a pointer to a value on the sender's stack: the input going
+//! in (or 0, "unwind", from drop), the yielded value or a `Finish` (return,
+//! panic, unwound) coming out; the last switch nulls `this`, which is how
+//! the resumer tells a `Finish` from a yield. The receiver moves the value
+//! out with `ptr::read`, the sender forgets it. Nothing is allocated on
+//! this path, and nothing but the value is written.
 //!
 //! # Panics and drop
 //!
@@ -34,20 +36,19 @@
 //! is re-raised from `resume` with the original payload: no unwinding ever
 //! crosses the assembly.
 //!
-//! Dropping a suspended coroutine resumes it with `Command::Unwind`: its
-//! pending `suspend` starts an unwind (with a private payload and without
-//! the panic hook), so every destructor on its stack runs, and the last
-//! switch reports back. If the body catches that unwind (`catch_unwind`
-//! around `suspend`) and calls `suspend` again, `suspend` raises it again,
-//! so the clean-up cannot be swallowed; a body that does so in an endless
-//! loop is aborted with a message after 64 rounds.
+//! Dropping a suspended coroutine resumes it with "unwind": its pending
+//! `suspend` starts an unwind (with a private payload and without the
+//! panic hook), so every destructor on its stack runs, and the last switch
+//! reports back. If the body catches that unwind (`catch_unwind` around
+//! `suspend`) and suspends again, drop drops the yielded value and sends
+//! "unwind" again, so the clean-up cannot be swallowed; a body that does so
+//! in an endless loop is aborted with a message after 64 rounds.
 //!
 //! With `panic = "abort"` there is no unwinding: dropping a suspended
 //! coroutine then frees its stack without running the destructors of the
 //! values on it (they are leaked, as by `mem::forget`), and a panic inside a
 //! coroutine aborts the process as it would anywhere.
 
-use core::cell::Cell;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::{self, ManuallyDrop};
@@ -98,12 +99,6 @@ struct Slots {
 
 const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
 
-/// Sent into the coroutine with each switch.
-enum Command<I> {
-    Resume(I),
-    Unwind,
-}
-
 /// Sent out of the coroutine by its last switch. (A yield sends a pointer
 /// to the yielded value itself; the resumer tells the two apart by the
 /// coroutine's `this` slot, which the last switch leaves null.)
@@ -116,9 +111,12 @@ enum Finish<R> {
 /// The payload of the unwind that drop starts inside a coroutine.
 struct ForcedUnwind;
 
-/// After this many re-raises of the forced unwind (a body that catches it
-/// and suspends again, over and over), the process aborts.
-const MAX_UNWIND_REENTRIES: u32 = 64;
+/// After this many rounds of the forced unwind (a body that catches it and
+/// suspends again, over and over), the process aborts.
+const MAX_UNWIND_ROUNDS: u32 = 64;
+
+/// The word a resume sends in place of a pointer to the input: "unwind".
+const UNWIND: usize = 0;
 
 /// Variance and auto traits of a Yielder: takes `Y`, gives `I`; not Send,
 /// not Sync.
@@ -134,8 +132,6 @@ type CoroutineMarker<'a, I, Y, R> = (&'a mut (), *mut (), fn(I) -> (Y, R));
 /// only lent to it), nor cross threads.
 pub struct Yielder<I, Y> {
     slots: *mut Slots,
-    /// Non-zero once drop has asked this coroutine to unwind.
-    unwinding: Cell<u32>,
     _marker: PhantomData<YielderMarker<I, Y>>,
 }
 
@@ -160,40 +156,26 @@ impl<I, Y> Yielder<I, Y> {
     /// ```
     #[inline]
     pub fn suspend(&self, value: Y) -> I {
-        if self.unwinding.get() != 0 {
-            self.unwind_again();
-        }
         let value = ManuallyDrop::new(value);
         // SAFETY: `slots` is at the top of our own live stack; `link` holds
         // the resumer, suspended in `resume`, which moves the value out
-        // before anything else and sends back a pointer to a Command<I>,
-        // which we move out at once.
-        let cmd = unsafe {
+        // before anything else and sends back a pointer to its input (which
+        // we move out at once: it forgets it) or UNWIND.
+        unsafe {
             let p = arch::suspend(self.slots.cast(), &*value as *const Y as usize);
-            ptr::read(p as *const Command<I>)
-        };
-        match cmd {
-            Command::Resume(input) => input,
-            Command::Unwind => {
-                self.unwinding.set(1);
-                panic::resume_unwind(Box::new(ForcedUnwind))
+            if p == UNWIND {
+                forced_unwind();
             }
+            ptr::read(p as *const I)
         }
     }
+}
 
-    #[cold]
-    fn unwind_again(&self) -> ! {
-        let n = self.unwinding.get() + 1;
-        if n > MAX_UNWIND_REENTRIES {
-            crate::fatal(format_args!(
-                "swapctx: a coroutine that is being dropped caught the unwind that cleans \
-                 up its stack and suspended again, {MAX_UNWIND_REENTRIES} times; it cannot \
-                 be dropped cleanly (do not call suspend in a loop around catch_unwind)"
-            ));
-        }
-        self.unwinding.set(n);
-        panic::resume_unwind(Box::new(ForcedUnwind))
-    }
+/// Starts the unwind that drop asked for: no panic hook, a private payload.
+#[cold]
+#[inline(never)]
+fn forced_unwind() -> ! {
+    panic::resume_unwind(Box::new(ForcedUnwind))
 }
 
 /// Where the closure and the slots go at the top of a stack, for a closure
@@ -215,37 +197,29 @@ fn slots_below(closure: *mut u8) -> *mut Slots {
 /// # Safety
 /// Only the trampoline calls it, for a context made by
 /// `RawCoroutine::with_stack`: `data` points at the closure at the top of
-/// the stack and `value` at the first `Command<I>`.
+/// the stack and `value` at the first input (or is UNWIND).
 unsafe extern "C" fn coroutine_entry<F, I, Y, R>(value: usize, data: *mut c_void) -> !
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
     let slots = slots_below(data.cast());
-    // SAFETY: per the contract, both pointers are live and ours to move
-    // out of (the sender forgets the command; the closure was moved to the
-    // stack by with_stack and is read exactly once, here).
-    let (cmd, f) = unsafe {
-        (
-            ptr::read(value as *const Command<I>),
-            ptr::read(data as *const F),
-        )
-    };
+    // SAFETY: per the contract, the closure was moved to the stack by
+    // with_stack and is read exactly once, here.
+    let f = unsafe { ptr::read(data as *const F) };
     let yielder = Yielder {
         slots,
-        unwinding: Cell::new(0),
         _marker: PhantomData,
     };
-    let finish = match cmd {
-        Command::Resume(input) => {
-            match panic::catch_unwind(AssertUnwindSafe(|| f(&yielder, input))) {
-                Ok(r) => Finish::Return(r),
-                Err(payload) if payload.is::<ForcedUnwind>() => Finish::Unwound,
-                Err(payload) => Finish::Panic(payload),
-            }
-        }
-        Command::Unwind => {
-            drop(f);
-            Finish::Unwound
+    let finish = if value == UNWIND {
+        drop(f);
+        Finish::Unwound
+    } else {
+        // SAFETY: the first resume's input, which the resumer forgets.
+        let input = unsafe { ptr::read(value as *const I) };
+        match panic::catch_unwind(AssertUnwindSafe(|| f(&yielder, input))) {
+            Ok(r) => Finish::Return(r),
+            Err(payload) if payload.is::<ForcedUnwind>() => Finish::Unwound,
+            Err(payload) => Finish::Panic(payload),
         }
     };
     let finish = ManuallyDrop::new(finish);
@@ -260,13 +234,10 @@ where
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Made, not resumed yet: the closure sits at the top of the stack.
-    Fresh,
-    /// Suspended in `Yielder::suspend`.
-    Suspended,
-    /// Inside `resume` (only seen if a resume re-enters through raw
-    /// pointers; `&mut self` rules it out otherwise).
-    Running,
+    /// Fresh (the closure sits at the top of the stack) or suspended in
+    /// `Yielder::suspend`: both are resumed the same way, so `resume` has
+    /// nothing to record on the way.
+    Live,
     /// The closure returned.
     Returned,
     /// The closure panicked (the panic was re-raised from `resume`).
@@ -302,7 +273,10 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     {
         crate::overflow::ensure_altstack_once();
         let top = stack.top();
-        let need = mem::size_of::<F>() + mem::align_of::<F>() + 2 * Context::INITIAL_FRAME_SIZE + arch::COROUTINE_INIT_SIZE;
+        let need = mem::size_of::<F>()
+            + mem::align_of::<F>()
+            + 2 * Context::INITIAL_FRAME_SIZE
+            + arch::COROUTINE_INIT_SIZE;
         if need > stack.size() / 2 {
             panic!(
                 "swapctx: a coroutine's closure of {} bytes does not fit a {}-byte stack; \
@@ -327,7 +301,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         RawCoroutine {
             stack: ManuallyDrop::new(stack),
             slots,
-            state: State::Fresh,
+            state: State::Live,
             drop_fresh: drop_closure::<F>,
             closure: closure.cast(),
             _marker: PhantomData,
@@ -336,22 +310,23 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
 
     #[inline]
     fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
-        if !matches!(self.state, State::Fresh | State::Suspended) {
+        if self.state != State::Live {
             self.bad_resume();
         }
-        self.state = State::Running;
-        let cmd = ManuallyDrop::new(Command::Resume(input));
+        // `&mut self` is held until the coroutine switches back, so no
+        // other resume can reach it meanwhile: no "running" state needed.
+        let input = ManuallyDrop::new(input);
         // SAFETY: `this` holds the coroutine's saved stack pointer (fresh or
         // suspended, per the state check), on a stack we own; we save
         // ourselves into `link`, where its suspend or last switch finds us.
-        // The pointer that comes back is a Y (the coroutine still has a
-        // `this`) or a Finish<R> (its last switch nulled `this`); either is
-        // moved out at once and forgotten by the coroutine.
+        // The coroutine moves the input out. The pointer that comes back is
+        // a Y (the coroutine still has a `this`) or a Finish<R> (its last
+        // switch nulled `this`); either is moved out at once and forgotten
+        // by the coroutine.
         unsafe {
             let slots = self.slots;
-            let p = arch::resume(slots.cast(), &*cmd as *const Command<I> as usize);
+            let p = arch::resume(slots.cast(), &*input as *const I as usize);
             if !(*slots).this.is_null() {
-                self.state = State::Suspended;
                 return CoroutineResult::Yield(ptr::read(p as *const Y));
             }
             match ptr::read(p as *const Finish<R>) {
@@ -378,8 +353,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     fn bad_resume(&self) -> ! {
         match self.state {
             State::Returned => panic!("resume called on a coroutine that has already returned"),
-            State::Panicked => panic!("resume called on a coroutine that has panicked"),
-            _ => panic!("resume called on a coroutine that is already running"),
+            _ => panic!("resume called on a coroutine that has panicked"),
         }
     }
 
@@ -387,39 +361,65 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         matches!(self.state, State::Returned | State::Panicked)
     }
 
+    /// True before the first resume: the coroutine's saved stack pointer
+    /// is still the one `init_coroutine` made (a suspended coroutine's is
+    /// always deeper in the stack, below the entry's frames).
+    fn is_fresh(&self) -> bool {
+        // SAFETY: the slots are at the top of our live stack.
+        self.state == State::Live
+            && unsafe { (*self.slots).this }
+                == self
+                    .slots
+                    .cast::<u8>()
+                    .wrapping_sub(arch::COROUTINE_INIT_SIZE)
+    }
+
     /// Makes sure nothing of the closure is left on the stack: drops a
     /// fresh closure in place, unwinds a suspended one.
     fn finish(&mut self) {
-        match self.state {
-            State::Fresh => {
-                self.state = State::Returned;
-                // SAFETY: a fresh coroutine's closure is live at `closure`
-                // and never read again.
-                unsafe { (self.drop_fresh)(self.closure) };
-            }
-            State::Suspended => self.force_unwind(),
-            State::Running | State::Returned | State::Panicked => {}
+        if self.state != State::Live {
+            return;
+        }
+        if self.is_fresh() {
+            self.state = State::Returned;
+            // SAFETY: a fresh coroutine's closure is live at `closure` and
+            // never read again.
+            unsafe { (self.drop_fresh)(self.closure) };
+        } else {
+            self.force_unwind();
         }
     }
 
     #[cfg(panic = "unwind")]
     fn force_unwind(&mut self) {
-        self.state = State::Running;
-        let cmd: ManuallyDrop<Command<I>> = ManuallyDrop::new(Command::Unwind);
-        // SAFETY: as in `resume`: the coroutine is suspended; its suspend
-        // turns the Unwind command into an unwind of its stack, which ends
-        // in its last switch (it cannot yield again, see Yielder::suspend).
-        let finish = unsafe {
-            let slots = self.slots;
-            let p = arch::resume(slots.cast(), &*cmd as *const Command<I> as usize);
-            debug_assert!((*slots).this.is_null(), "a dropped coroutine yielded");
-            ptr::read(p as *const Finish<R>)
-        };
         self.state = State::Returned;
-        // A body that caught the unwind may have returned a value or
-        // panicked with another payload; dropping either must not panic out
-        // of drop.
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(finish)));
+        for _ in 0..MAX_UNWIND_ROUNDS {
+            // SAFETY: as in `resume`: the coroutine is suspended; its
+            // suspend turns UNWIND into an unwind of its stack. That ends in
+            // its last switch (a Finish<R>), or, if the body caught the
+            // unwind and suspended again, in a yield (a Y), which we drop
+            // and answer with UNWIND once more.
+            unsafe {
+                let slots = self.slots;
+                let p = arch::resume(slots.cast(), UNWIND);
+                if !(*slots).this.is_null() {
+                    let y = ptr::read(p as *const Y);
+                    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(y)));
+                    continue;
+                }
+                let finish = ptr::read(p as *const Finish<R>);
+                // A body that caught the unwind may have returned a value
+                // or panicked with another payload; dropping either must
+                // not panic out of drop.
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(finish)));
+                return;
+            }
+        }
+        crate::fatal(format_args!(
+            "swapctx: a coroutine that is being dropped caught the unwind that cleans up \
+             its stack and suspended again, {MAX_UNWIND_ROUNDS} times; it cannot be dropped \
+             cleanly (do not call suspend in a loop around catch_unwind)"
+        ));
     }
 
     #[cfg(not(panic = "unwind"))]
@@ -547,7 +547,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 
     /// True before the first `resume`.
     pub fn is_fresh(&self) -> bool {
-        self.inner.state == State::Fresh
+        self.inner.is_fresh()
     }
 
     /// The stack the coroutine runs on.

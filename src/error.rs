@@ -59,7 +59,7 @@ impl fmt::Display for Error {
                     "the kernel refused to map a {size}-byte stack: {}",
                     errno_text(errno)
                 )?;
-                if errno == libc::ENOMEM {
+                if is_enomem(errno) {
                     f.write_str(
                         " (out of address space or memory, or the process reached its \
                          mapping limit, vm.max_map_count, or its RLIMIT_AS; use smaller \
@@ -74,7 +74,7 @@ impl fmt::Display for Error {
                     "the kernel refused to install a stack's guard page: {}",
                     errno_text(errno)
                 )?;
-                if errno == libc::ENOMEM {
+                if is_enomem(errno) {
                     f.write_str(
                         " (each guard page splits a mapping; the process probably reached \
                          its mapping limit, vm.max_map_count: drop stacks you no longer \
@@ -91,6 +91,20 @@ impl fmt::Display for Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
+/// True if `errno` is the OS's `ENOMEM`. Without an OS (`target_os =
+/// "none"`, a `no_std` build) there are no errno values to name: false.
+fn is_enomem(errno: i32) -> bool {
+    #[cfg(unix)]
+    {
+        errno == libc::ENOMEM
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = errno;
+        false
+    }
+}
+
 /// `strerror`-like text for an errno, with its symbolic name.
 fn errno_text(errno: i32) -> ErrnoText {
     ErrnoText(errno)
@@ -100,6 +114,7 @@ struct ErrnoText(i32);
 
 impl fmt::Display for ErrnoText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(unix)]
         let name = match self.0 {
             libc::ENOMEM => "ENOMEM",
             libc::EINVAL => "EINVAL",
@@ -108,6 +123,9 @@ impl fmt::Display for ErrnoText {
             libc::EACCES => "EACCES",
             _ => "",
         };
+        // libc has no errno constants without an OS.
+        #[cfg(not(unix))]
+        let name = "";
         #[cfg(feature = "std")]
         {
             let io = std::io::Error::from_raw_os_error(self.0);
@@ -119,7 +137,11 @@ impl fmt::Display for ErrnoText {
         }
         #[cfg(not(feature = "std"))]
         {
-            write!(f, "{name} (errno {})", self.0)
+            if name.is_empty() {
+                write!(f, "errno {}", self.0)
+            } else {
+                write!(f, "{name} (errno {})", self.0)
+            }
         }
     }
 }

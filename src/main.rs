@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+
+mod cli {
+    pub mod bench;
+    pub mod roundtrip;
+}
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use swapctx::{Coroutine, CoroutineResult, Stack, Yielder};
@@ -31,6 +36,19 @@ enum Command {
     Demo(DemoArgs),
     /// The demo with every switch shown: side, stack pointer, stack depth.
     Trace(DemoArgs),
+    /// Measure switch latency on this machine: swapctx, the raw switch,
+    /// glibc's swapcontext and two OS threads (a few seconds).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct BenchArgs {
+    /// Print the results as JSON (for scripts).
+    #[arg(long)]
+    json: bool,
+    /// Fewer, shorter samples (well under a second).
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -58,6 +76,10 @@ fn main() -> ExitCode {
         Some(Command::Trace(mut args)) => {
             args.trace = true;
             demo(&args)
+        }
+        Some(Command::Bench(args)) => {
+            cli::bench::run(args.json, args.quick);
+            ExitCode::SUCCESS
         }
     }
 }

@@ -223,18 +223,10 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     unsafe {
         core::arch::asm!(
             "stp x29, x19, [sp, #-16]!",    // save fp and x19 (not operands)
-            "bl 2f",                        // x30 = our resume address; go
+            "bl {enter}",                   // x30 = our resume address; swapctx_coroutine_enter
+                                            // saves sp in link, loads `this`, branches in
             "ldp x29, x19, [sp], #16",      // back: restore fp and x19
-            "b 3f",
-            "2:",
-            "str x30, [sp, #-16]!",         // push our resume address
-            "mov x9, sp",
-            "str x9, [x1]",                 // link = our stack pointer
-            "ldr x9, [x1, #8]",
-            "mov sp, x9",                   // load the coroutine's stack pointer
-            "ldr x9, [sp], #16",            // pop its resume address
-            "br x9",                        // resume it (x0 carries the value)
-            "3:",
+            enter = sym super::swapctx_coroutine_enter,
             in("x1") slots,
             inout("x0") value => ret,
             out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,

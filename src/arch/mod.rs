@@ -61,6 +61,12 @@ extern "C" {
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_coroutine_trampoline")]
     pub(crate) fn swapctx_coroutine_trampoline();
+
+    /// The way into a coroutine, called from the inline asm of `resume`
+    /// (never from Rust).
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_coroutine_enter")]
+    pub(crate) fn swapctx_coroutine_enter();
 }
 
 /// The coroutine switch for architectures without an inline-asm one: the

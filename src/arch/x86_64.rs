@@ -227,11 +227,12 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
 // words are not saved: a coroutine that changes the rounding mode must
 // restore it before it suspends (the raw switch does save them).
 //
-// Return-stack buffer: `resume` enters the switch with a `call`, and the
-// coroutine comes back with the `ret` that matches it, so that return is
-// predicted; the way in is an indirect `jmp` to the coroutine's saved
-// resume address, which the branch predictor learns. No `ret` ever goes to
-// a different place than its `call` came from.
+// Return-stack buffer: `resume` enters the switch with a `call` (to
+// `swapctx_coroutine_enter` in the .S file), and the coroutine comes back
+// with the `ret` that matches it, so that return is predicted; the way in
+// is an indirect `jmp` to the coroutine's saved resume address, which the
+// branch predictor learns. No `ret` ever goes to a different place than
+// its `call` came from.
 //
 // A suspended side's stack, at its saved stack pointer:
 //
@@ -279,16 +280,11 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
         core::arch::asm!(
             "push rbp",                 // save rbp (LLVM may not let us clobber it)
             "push rbx",                 // save rbx (reserved by LLVM)
-            "call 2f",                  // push our resume address and go
+            "call {enter}",             // push our resume address; swapctx_coroutine_enter
+                                        // saves rsp in link, loads `this`, jumps in
             "pop rbx",                  // back: restore rbx
             "pop rbp",                  // and rbp
-            "jmp 3f",
-            "2:",
-            "mov [rsi], rsp",           // link = our stack pointer
-            "mov rsp, [rsi + 8]",       // load the coroutine's stack pointer
-            "pop rcx",                  // its resume address
-            "jmp rcx",                  // resume it (rdi carries the value)
-            "3:",
+            enter = sym super::swapctx_coroutine_enter,
             in("rsi") slots,
             inout("rdi") value => ret,
             out("r12") _, out("r13") _, out("r14") _, out("r15") _,

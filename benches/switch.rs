@@ -1,0 +1,76 @@
+//! Switch latency: one round trip (two switches) for swapctx's coroutines
+//! and raw switch, glibc's swapcontext, corosensei, the `context` crate,
+//! Boost.Context (when installed) and two OS threads.
+//!
+//! `cargo bench --bench switch`. The "round trip" group times there and
+//! back (two switches); the "one way" group times single hops around a ring
+//! of raw contexts.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "common/peers.rs"]
+mod peers;
+#[path = "../src/cli/roundtrip.rs"]
+mod roundtrip;
+
+use roundtrip::RoundTrip;
+
+fn bench_one(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut imp: impl RoundTrip,
+) {
+    c.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let t = std::time::Instant::now();
+            std::hint::black_box(imp.round_trips(iters));
+            t.elapsed()
+        })
+    });
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("round trip");
+    bench_one(
+        &mut g,
+        "swapctx coroutine",
+        roundtrip::SwapctxCoroutine::new(),
+    );
+    bench_one(&mut g, "swapctx raw switch", roundtrip::SwapctxRaw::new());
+    bench_one(&mut g, "corosensei", peers::Corosensei::new());
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    bench_one(&mut g, "context crate", peers::ContextCrate::new());
+    #[cfg(swapctx_boost_context)]
+    bench_one(&mut g, "boost jump_fcontext", peers::boost::Fcontext::new());
+    bench_one(&mut g, "glibc swapcontext", roundtrip::Ucontext::new());
+    g.finish();
+    let mut g = c.benchmark_group("round trip (kernel)");
+    g.sample_size(20);
+    bench_one(
+        &mut g,
+        "two threads, one CPU",
+        roundtrip::ThreadPingPong::new(),
+    );
+    g.finish();
+}
+
+/// One switch, measured as such: a ring of raw contexts where each hop
+/// goes straight to the next one, timed per hop.
+fn one_way(c: &mut Criterion) {
+    let mut g = c.benchmark_group("one way");
+    let mut ring = roundtrip::SwapctxRing::new();
+    g.bench_function("swapctx raw switch (ring hop)", |b| {
+        b.iter_custom(|iters| {
+            // Each lap is HOPS switches; time enough laps for `iters` hops.
+            let laps = iters.div_ceil(roundtrip::SwapctxRing::HOPS);
+            let t = std::time::Instant::now();
+            std::hint::black_box(ring.round_trips(laps));
+            let per_hop = t.elapsed().as_secs_f64() / (laps * roundtrip::SwapctxRing::HOPS) as f64;
+            std::time::Duration::from_secs_f64(per_hop * iters as f64)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, round_trip, one_way);
+criterion_main!(benches);
