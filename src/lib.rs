@@ -28,6 +28,8 @@ mod overflow;
 pub mod raw;
 #[cfg(feature = "std")]
 mod stack;
+#[cfg(feature = "std")]
+mod tools;
 
 #[cfg(feature = "std")]
 pub use coroutine::{

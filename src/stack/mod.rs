@@ -51,6 +51,8 @@ pub struct Stack {
     /// Length of the guard region at the bottom.
     guard: usize,
     registration: Option<overflow::Registration>,
+    /// What Valgrind or ASan were told about this stack (see `tools`).
+    tools: crate::tools::StackId,
 }
 
 // SAFETY: a Stack owns its mapping outright; nothing in it is tied to the
@@ -135,6 +137,7 @@ impl Stack {
             len,
             guard,
             registration: None,
+            tools: crate::tools::StackId::default(),
         };
         // SAFETY: the first `guard` bytes of our own fresh mapping.
         if unsafe { libc::mprotect(mapping, guard, libc::PROT_NONE) } != 0 {
@@ -147,6 +150,7 @@ impl Stack {
             stack.bottom() as usize,
             stack.top() as usize,
         ));
+        stack.tools = crate::tools::stack_mapped(stack.bottom() as usize, stack.top() as usize);
         Ok(stack)
     }
 
@@ -182,6 +186,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        crate::tools::stack_unmapped(self.tools);
         if let Some(reg) = self.registration.take() {
             overflow::unregister(reg);
         }
