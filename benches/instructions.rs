@@ -23,6 +23,7 @@ fn make(name: &str) -> Option<Box<dyn RoundTrip>> {
         "context" => Box::new(peers::ContextCrate::new()),
         #[cfg(swapctx_boost_context)]
         "boost" => Box::new(peers::boost::Fcontext::new()),
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         "swapcontext" => Box::new(roundtrip::Ucontext::new()),
         _ => return None,
     })

@@ -42,6 +42,7 @@ fn round_trip(c: &mut Criterion) {
     bench_one(&mut g, "context crate", peers::ContextCrate::new());
     #[cfg(swapctx_boost_context)]
     bench_one(&mut g, "boost jump_fcontext", peers::boost::Fcontext::new());
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     bench_one(&mut g, "glibc swapcontext", roundtrip::Ucontext::new());
     g.finish();
     let mut g = c.benchmark_group("round trip (kernel)");

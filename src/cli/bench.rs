@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use super::roundtrip::{RoundTrip, SwapctxCoroutine, SwapctxRaw, ThreadPingPong, Ucontext};
+use super::roundtrip::{RoundTrip, SwapctxCoroutine, SwapctxRaw, ThreadPingPong};
 
 /// One implementation's result.
 pub struct Measured {
@@ -62,7 +62,7 @@ pub fn run(json: bool, quick: bool) -> Vec<Measured> {
         (21, Duration::from_millis(25))
     };
     type Make = fn() -> Box<dyn RoundTrip>;
-    let plan: [(&str, &str, Make); 4] = [
+    let mut plan: Vec<(&str, &str, Make)> = vec![
         (
             "swapctx coroutine",
             "Coroutine::resume + Yielder::suspend",
@@ -73,13 +73,14 @@ pub fn run(json: bool, quick: bool) -> Vec<Measured> {
             "raw::switch there and back (full C-ABI save)",
             || Box::new(SwapctxRaw::new()),
         ),
-        ("glibc swapcontext", "swapcontext there and back", || {
-            Box::new(Ucontext::new())
-        }),
-        ("OS threads", "two threads on one CPU, futex token", || {
-            Box::new(ThreadPingPong::new())
-        }),
     ];
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    plan.push(("glibc swapcontext", "swapcontext there and back", || {
+        Box::new(super::roundtrip::Ucontext::new())
+    }));
+    plan.push(("OS threads", "two threads on one CPU, futex token", || {
+        Box::new(ThreadPingPong::new())
+    }));
     let mut results = Vec::new();
     let total = plan.len();
     for (i, (name, what, make)) in plan.into_iter().enumerate() {

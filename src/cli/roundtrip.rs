@@ -106,18 +106,22 @@ impl RoundTrip for SwapctxRaw {
 }
 
 /// glibc's `swapcontext` there and back (each call also makes an
-/// `rt_sigprocmask` system call).
+/// `rt_sigprocmask` system call). The `libc` crate declares it for x86_64
+/// and aarch64 only.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub struct Ucontext {
     pair: Box<UcPair>,
     _stack: Stack,
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 struct UcPair {
     main: libc::ucontext_t,
     fiber: libc::ucontext_t,
     value: u64,
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 extern "C" fn uc_fiber(lo: u32, hi: u32) {
     let pair = ((hi as u64) << 32 | lo as u64) as *mut UcPair;
     loop {
@@ -129,6 +133,7 @@ extern "C" fn uc_fiber(lo: u32, hi: u32) {
     }
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 impl Ucontext {
     pub fn new() -> Self {
         let stack = Stack::new(64 * 1024).expect("stack");
@@ -161,6 +166,7 @@ impl Ucontext {
     }
 }
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 impl RoundTrip for Ucontext {
     #[inline(never)]
     fn round_trips(&mut self, n: u64) -> u64 {
