@@ -169,9 +169,24 @@ FUNC_END(SYM(coroutine_enter))
 
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
-    .cfi_undefined x30              /* no caller: backtraces end here */
+    .cfi_undefined x30              /* until sp = slots: no caller */
     BTI_J
     ldp     x9, x1, [sp], #16       /* entry; arg 2: the data pointer; sp = slots */
+    /*
+     * From here on an unwinder steps onto the resumer's stack (see the
+     * x86_64 file). The resumer's saved sp L is in slots.link = [sp]:
+     *   L+0 x30 (into `resume`), L+8 unused, L+16 x29, L+24 x19,
+     *   L+32 the resumer's sp as the compiler sees it around the asm.
+     * CFA = [sp] + 32:
+     *   0x0f DW_CFA_def_cfa_expression, 5 bytes:
+     *   0x8f 0x00  DW_OP_breg31 (sp) + 0
+     *   0x06       DW_OP_deref          -> L
+     *   0x23 0x20  DW_OP_plus_uconst 32 -> L + 32
+     */
+    .cfi_escape 0x0f, 0x05, 0x8f, 0x00, 0x06, 0x23, 0x20
+    .cfi_offset x30, -32
+    .cfi_offset x29, -16
+    .cfi_offset x19, -8
     blr     x9                      /* entry(value, data): never returns */
     brk     #0                      /* if it does: trap, never run on */
     .cfi_endproc

@@ -188,11 +188,35 @@ FUNC_END(SYM(coroutine_enter))
 
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
-    .cfi_undefined %rip             /* no caller: backtraces end here */
+    .cfi_undefined %rip             /* until rsp = slots: no caller */
     CET_ENDBR
     movq    (%rsp), %rax            /* the entry function */
     movq    8(%rsp), %rsi           /* arg 2: the data pointer */
     addq    $24, %rsp               /* rsp = slots: 16-byte aligned */
+    /*
+     * From here on, an unwinder that walks up out of the coroutine steps
+     * onto the stack of whoever resumed it. The resumer is suspended in
+     * `resume` (src/arch/x86_64.rs) with its saved stack pointer L in
+     * slots.link = [rsp]:
+     *
+     *   L+0   return address, into `resume` after its `call`
+     *   L+8   rbx
+     *   L+16  rbp
+     *   L+24  the resumer's rsp as the compiler sees it around the asm
+     *
+     * So the caller's frame is: CFA = [rsp] + 24, rip at CFA-24, rbx at
+     * CFA-16, rbp at CFA-8. The CFA rule is a DWARF expression:
+     *   0x0f DW_CFA_def_cfa_expression, 5 bytes:
+     *   0x77 0x00  DW_OP_breg7 (rsp) + 0
+     *   0x06       DW_OP_deref          -> L
+     *   0x23 0x18  DW_OP_plus_uconst 24 -> L + 24
+     * (A coroutine only runs while resumed, so the link is always valid
+     * here; src/arch/x86_64.rs checks these offsets against `resume`.)
+     */
+    .cfi_escape 0x0f, 0x05, 0x77, 0x00, 0x06, 0x23, 0x18
+    .cfi_offset %rip, -24
+    .cfi_offset %rbx, -16
+    .cfi_offset %rbp, -8
     callq   *%rax                   /* entry(value, data): never returns */
     ud2                             /* if it does: fault, never run on */
     .cfi_endproc

@@ -1,0 +1,61 @@
+//! A panic inside a coroutine, with `RUST_BACKTRACE=1`: the backtrace the
+//! panic hook prints walks from the coroutine's frames onto the resumer's.
+//! Runs in a forked child (this file is `harness = false`), whose stderr is
+//! checked.
+
+#[path = "common/child.rs"]
+mod child;
+
+use swapctx::Coroutine;
+
+#[inline(never)]
+fn panics_deep_in_the_coroutine(depth: u32) {
+    if std::hint::black_box(depth) == 0 {
+        panic!("deliberate panic for the backtrace test");
+    }
+    panics_deep_in_the_coroutine(depth - 1);
+}
+
+#[inline(never)]
+fn resumer_of_the_panicking_coroutine() {
+    let mut co = Coroutine::<(), (), ()>::new(|_, ()| panics_deep_in_the_coroutine(2));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| co.resume(())));
+    assert!(caught.is_err());
+}
+
+fn main() {
+    child::run_checks(vec![(
+        "a_panic_backtrace_reaches_the_resumer",
+        Box::new(|| {
+            let o = child::in_child(|| {
+                std::env::set_var("RUST_BACKTRACE", "1");
+                resumer_of_the_panicking_coroutine();
+            });
+            if o.exit != Some(0) {
+                return Err(format!(
+                    "child ended with {:?}/{:?}:\n{}",
+                    o.exit, o.signal, o.output
+                ));
+            }
+            let lines: Vec<&str> = o.output.lines().collect();
+            let pos = |name: &str| lines.iter().position(|l| l.trim_end().ends_with(name));
+            let (Some(deep), Some(tramp), Some(resumer)) = (
+                pos("panics_deep_in_the_coroutine"),
+                pos("coroutine_trampoline"),
+                pos("resumer_of_the_panicking_coroutine"),
+            ) else {
+                return Err(format!(
+                    "frames missing from the panic's backtrace:\n{}",
+                    o.output
+                ));
+            };
+            if !(deep < tramp && tramp < resumer) {
+                return Err(format!("frames out of order:\n{}", o.output));
+            }
+            if !o.output.contains("deliberate panic for the backtrace test") {
+                return Err("the panic message is missing".into());
+            }
+            Ok(())
+        }),
+    )]);
+}
