@@ -361,6 +361,14 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         matches!(self.state, State::Returned | State::Panicked)
     }
 
+    fn saved_stack_pointer(&self) -> Option<*const u8> {
+        if self.state != State::Live || self.is_fresh() {
+            return None;
+        }
+        // SAFETY: the slots are at the top of our live stack.
+        Some(unsafe { (*self.slots).this }.cast_const())
+    }
+
     /// True before the first resume: the coroutine's saved stack pointer
     /// is still the one `init_coroutine` made (a suspended coroutine's is
     /// always deeper in the stack, below the entry's frames).
@@ -553,6 +561,15 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// The stack the coroutine runs on.
     pub fn stack(&self) -> &Stack {
         self.inner.stack()
+    }
+
+    /// The stack pointer the coroutine saved when it last suspended, or
+    /// `None` if it is fresh or done: for debuggers (see
+    /// `docs/debugging.md`, gdb's `swapctx-bt`). The words there are the
+    /// address it resumes at and its saved frame registers (x86_64: rbx,
+    /// rbp; aarch64: x29, x19 at +16 and +24).
+    pub fn saved_stack_pointer(&self) -> Option<*const u8> {
+        self.inner.saved_stack_pointer()
     }
 
     /// Finishes the coroutine (drops a fresh closure, unwinds a suspended

@@ -3,8 +3,9 @@
 //! Valgrind (feature `valgrind`) and AddressSanitizer (feature `asan`) lose
 //! track of the program when the stack pointer jumps between stacks unless
 //! they are told. The stack module calls [`stack_mapped`] and
-//! [`stack_unmapped`]; the coroutine layer calls the switch hooks. Without
-//! the features, every hook is an empty inline function.
+//! [`stack_unmapped`]; the coroutine layer calls the fiber-switch hooks
+//! around every switch. Without the features, every hook is an empty inline
+//! function and costs nothing.
 
 /// What a tool handed back for a registered stack.
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,9 +14,91 @@ pub(crate) struct StackId(#[allow(dead_code)] pub(crate) usize);
 /// A stack's usable range `[lo, hi)` now exists.
 #[inline(always)]
 pub(crate) fn stack_mapped(_lo: usize, _hi: usize) -> StackId {
+    #[cfg(feature = "valgrind")]
+    {
+        StackId(valgrind::request(valgrind::STACK_REGISTER, [_lo, _hi, 0, 0, 0]))
+    }
+    #[cfg(not(feature = "valgrind"))]
     StackId(0)
 }
 
-/// The stack registered as `id` is about to be unmapped (or reused).
+/// The stack registered as `id` is about to be unmapped.
 #[inline(always)]
-pub(crate) fn stack_unmapped(_id: StackId) {}
+pub(crate) fn stack_unmapped(_id: StackId) {
+    #[cfg(feature = "valgrind")]
+    valgrind::request(valgrind::STACK_DEREGISTER, [_id.0, 0, 0, 0, 0]);
+}
+
+/// True when the program runs under Valgrind (and the `valgrind` feature
+/// is on). Valgrind emulates only the default floating-point control modes,
+/// so tests of the FP control words use the defaults there.
+#[allow(dead_code)]
+pub(crate) fn running_on_valgrind() -> bool {
+    #[cfg(feature = "valgrind")]
+    {
+        valgrind::request(valgrind::RUNNING_ON_VALGRIND, [0; 5]) != 0
+    }
+    #[cfg(not(feature = "valgrind"))]
+    false
+}
+
+/// Valgrind's client requests: a magic instruction sequence that does
+/// nothing on a real CPU and that Valgrind's JIT recognises (the protocol of
+/// `valgrind.h`, written out here so that no C header is needed).
+#[cfg(feature = "valgrind")]
+mod valgrind {
+    /// `VG_USERREQ__RUNNING_ON_VALGRIND` (valgrind.h).
+    pub(super) const RUNNING_ON_VALGRIND: usize = 0x1001;
+    /// `VG_USERREQ__STACK_REGISTER`.
+    pub(super) const STACK_REGISTER: usize = 0x1501;
+    /// `VG_USERREQ__STACK_DEREGISTER`.
+    pub(super) const STACK_DEREGISTER: usize = 0x1502;
+
+    /// Makes client request `code` with `args`; returns Valgrind's answer,
+    /// or 0 when not running under Valgrind.
+    #[inline(never)]
+    pub(super) fn request(code: usize, args: [usize; 5]) -> usize {
+        let block: [usize; 6] = [code, args[0], args[1], args[2], args[3], args[4]];
+        let result: usize;
+        // SAFETY: the rotations of rdi add up to 128 bits, so rdi ends as it
+        // started; `xchg rbx, rbx` changes nothing. Valgrind reads the block
+        // through rax and writes its answer to rdx.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            core::arch::asm!(
+                "rol rdi, 3",
+                "rol rdi, 13",
+                "rol rdi, 61",
+                "rol rdi, 51",
+                "xchg rbx, rbx",
+                inout("rdx") 0usize => result,
+                in("rax") block.as_ptr(),
+                inout("rdi") 0usize => _,
+                options(nostack),
+            );
+        }
+        // SAFETY: the rotations of x12 add up to 128 bits; `orr x10, x10,
+        // x10` changes nothing. Valgrind reads the block through x4 and
+        // writes its answer to x3.
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            core::arch::asm!(
+                "ror x12, x12, #3",
+                "ror x12, x12, #13",
+                "ror x12, x12, #51",
+                "ror x12, x12, #61",
+                "orr x10, x10, x10",
+                inout("x3") 0usize => result,
+                in("x4") block.as_ptr(),
+                inout("x12") 0usize => _,
+                options(nostack),
+            );
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            let _ = block;
+            result = 0;
+        }
+        result
+    }
+}

@@ -7,16 +7,26 @@ use core::ptr;
 
 /// A 64 KiB, 16-byte aligned stack from the heap (the arch tests do not
 /// depend on `Stack`).
-struct TestStack(Vec<u128>);
+struct TestStack(Vec<u128>, crate::tools::StackId);
 
 impl TestStack {
     fn new() -> TestStack {
-        TestStack(vec![0u128; 64 * 1024 / 16])
+        let mut v = vec![0u128; 64 * 1024 / 16];
+        let lo = v.as_mut_ptr() as usize;
+        // Told to Valgrind like any Stack (a no-op without the feature).
+        let id = crate::tools::stack_mapped(lo, lo + v.len() * 16);
+        TestStack(v, id)
     }
     fn top(&mut self) -> *mut u8 {
         let len = self.0.len();
         // SAFETY: one past the end of the vector's buffer.
         unsafe { self.0.as_mut_ptr().add(len).cast() }
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        crate::tools::stack_unmapped(self.1);
     }
 }
 

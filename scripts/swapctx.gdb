@@ -1,0 +1,58 @@
+# gdb helpers for swapctx (docs/debugging.md).
+#
+#   swapctx-bt SAVED_SP           (x86_64)
+#   swapctx-bt-aarch64 SAVED_SP   (aarch64)
+#
+# Prints the backtrace of a *suspended* coroutine, given the stack pointer it
+# saved when it suspended (Coroutine::saved_stack_pointer(), or the `this`
+# slot at the top of its stack: `p *co.inner.slots`). It points the
+# registers at the coroutine's saved state for the `bt`, then puts them
+# back, so the program can go on.
+#
+# The saved state (src/arch/x86_64.rs, src/arch/aarch64.rs):
+#   x86_64:  [sp] resume address, [sp+8] rbx, [sp+16] rbp; rsp there = sp+24
+#   aarch64: [sp] resume address, [sp+16] x29, [sp+24] x19; sp there = sp+32
+
+define swapctx-bt
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $rsp
+  set $__swapctx_bp = $rbp
+  set $__swapctx_bx = $rbx
+  set $rbx = *(unsigned long *) ($__swapctx_s + 8)
+  set $rbp = *(unsigned long *) ($__swapctx_s + 16)
+  set $rsp = $__swapctx_s + 24
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $rsp = $__swapctx_sp
+  set $rbp = $__swapctx_bp
+  set $rbx = $__swapctx_bx
+end
+document swapctx-bt
+Backtrace of a suspended swapctx coroutine (x86_64): swapctx-bt SAVED_SP
+end
+
+define swapctx-bt-aarch64
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $sp
+  set $__swapctx_fp = $x29
+  set $__swapctx_19 = $x19
+  set $x29 = *(unsigned long *) ($__swapctx_s + 16)
+  set $x19 = *(unsigned long *) ($__swapctx_s + 24)
+  set $sp = $__swapctx_s + 32
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $sp = $__swapctx_sp
+  set $x29 = $__swapctx_fp
+  set $x19 = $__swapctx_19
+end
+document swapctx-bt-aarch64
+Backtrace of a suspended swapctx coroutine (aarch64): swapctx-bt-aarch64 SAVED_SP
+end
