@@ -59,6 +59,7 @@ use std::panic::{self, AssertUnwindSafe};
 use crate::arch;
 use crate::raw::{Context, EntryFn};
 use crate::stack::Stack;
+use crate::tools;
 
 /// What [`Coroutine::resume`] gives back: the coroutine either suspended
 /// with a value, or returned.
@@ -132,6 +133,8 @@ type CoroutineMarker<'a, I, Y, R> = (&'a mut (), *mut (), fn(I) -> (Y, R));
 /// only lent to it), nor cross threads.
 pub struct Yielder<I, Y> {
     slots: *mut Slots,
+    /// The resumer's stack, for AddressSanitizer's fiber switches.
+    resumer: tools::FiberStack,
     _marker: PhantomData<YielderMarker<I, Y>>,
 }
 
@@ -162,7 +165,9 @@ impl<I, Y> Yielder<I, Y> {
         // before anything else and sends back a pointer to its input (which
         // we move out at once: it forgets it) or UNWIND.
         unsafe {
+            let fake = tools::start_switch(&self.resumer);
             let p = arch::suspend(self.slots.cast(), &*value as *const Y as usize);
+            tools::finish_switch(fake, Some(&self.resumer));
             if p == UNWIND {
                 forced_unwind();
             }
@@ -208,8 +213,11 @@ where
     let f = unsafe { ptr::read(data as *const F) };
     let yielder = Yielder {
         slots,
+        resumer: tools::FiberStack::default(),
         _marker: PhantomData,
     };
+    // First thing on the new stack: tell ASan we arrived (and from where).
+    tools::finish_switch(tools::FakeStack::default(), Some(&yielder.resumer));
     let finish = if value == UNWIND {
         drop(f);
         Finish::Unwound
@@ -228,6 +236,7 @@ where
     // reused or freed; nothing resumes this coroutine again.
     unsafe {
         (*slots).this = ptr::null_mut();
+        tools::last_switch(&yielder.resumer);
         arch::finish(slots.cast(), &*finish as *const Finish<R> as usize)
     }
 }
@@ -325,7 +334,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // by the coroutine.
         unsafe {
             let slots = self.slots;
-            let p = arch::resume(slots.cast(), &*input as *const I as usize);
+            let p = self.enter(&*input as *const I as usize);
             if !(*slots).this.is_null() {
                 return CoroutineResult::Yield(ptr::read(p as *const Y));
             }
@@ -346,6 +355,21 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                 }
             }
         }
+    }
+
+    /// Switches into the coroutine with `value`; returns what it sends
+    /// back. Every way in goes through here.
+    ///
+    /// # Safety
+    /// The coroutine must be live (fresh or suspended).
+    #[inline(always)]
+    unsafe fn enter(&mut self, value: usize) -> usize {
+        let fake = tools::start_switch(&tools::FiberStack::of(&self.stack));
+        // SAFETY: per the contract, `this` holds a live coroutine's saved
+        // stack pointer on the stack we own.
+        let p = unsafe { arch::resume(self.slots.cast(), value) };
+        tools::finish_switch(fake, None);
+        p
     }
 
     #[cold]
@@ -409,7 +433,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             // and answer with UNWIND once more.
             unsafe {
                 let slots = self.slots;
-                let p = arch::resume(slots.cast(), UNWIND);
+                let p = self.enter(UNWIND);
                 if !(*slots).this.is_null() {
                     let y = ptr::read(p as *const Y);
                     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(y)));

@@ -102,3 +102,114 @@ mod valgrind {
         result
     }
 }
+
+// ---------------------------------------------------------------------------
+// AddressSanitizer's fiber API: every switch between stacks is bracketed by
+// `__sanitizer_start_switch_fiber` (on the old stack, naming the new one)
+// and `__sanitizer_finish_switch_fiber` (on the new stack), so that ASan
+// knows which stack is current and keeps each one's fake stack (for
+// use-after-return detection) apart. A coroutine's last switch passes a
+// null save slot, which frees its fake stack.
+
+#[cfg(feature = "asan")]
+extern "C" {
+    fn __sanitizer_start_switch_fiber(
+        fake_stack_save: *mut *mut core::ffi::c_void,
+        bottom: *const core::ffi::c_void,
+        size: usize,
+    );
+    fn __sanitizer_finish_switch_fiber(
+        fake_stack_save: *mut core::ffi::c_void,
+        bottom_old: *mut *const core::ffi::c_void,
+        size_old: *mut usize,
+    );
+}
+
+/// A stack's bounds as the fiber API wants them (empty without `asan`).
+pub(crate) struct FiberStack {
+    #[cfg(feature = "asan")]
+    bottom: core::cell::Cell<*const core::ffi::c_void>,
+    #[cfg(feature = "asan")]
+    size: core::cell::Cell<usize>,
+}
+
+impl Default for FiberStack {
+    #[inline(always)]
+    fn default() -> Self {
+        FiberStack {
+            #[cfg(feature = "asan")]
+            bottom: core::cell::Cell::new(core::ptr::null()),
+            #[cfg(feature = "asan")]
+            size: core::cell::Cell::new(0),
+        }
+    }
+}
+
+impl FiberStack {
+    /// The bounds of a coroutine's stack.
+    #[inline(always)]
+    pub(crate) fn of(_stack: &crate::Stack) -> FiberStack {
+        FiberStack {
+            #[cfg(feature = "asan")]
+            bottom: core::cell::Cell::new(_stack.bottom().cast()),
+            #[cfg(feature = "asan")]
+            size: core::cell::Cell::new(_stack.size()),
+        }
+    }
+}
+
+/// The fake-stack handle that `start_switch` saves for `finish_switch`.
+#[derive(Clone, Copy)]
+pub(crate) struct FakeStack(#[cfg(feature = "asan")] *mut core::ffi::c_void);
+
+impl Default for FakeStack {
+    #[inline(always)]
+    fn default() -> Self {
+        FakeStack(
+            #[cfg(feature = "asan")]
+            core::ptr::null_mut(),
+        )
+    }
+}
+
+/// Called on the current stack right before switching to `to`.
+#[inline(always)]
+pub(crate) fn start_switch(_to: &FiberStack) -> FakeStack {
+    #[cfg(feature = "asan")]
+    {
+        let mut fake = core::ptr::null_mut();
+        // SAFETY: ASan's documented protocol; `fake` is a live local.
+        unsafe { __sanitizer_start_switch_fiber(&mut fake, _to.bottom.get(), _to.size.get()) };
+        FakeStack(fake)
+    }
+    #[cfg(not(feature = "asan"))]
+    FakeStack::default()
+}
+
+/// Called first thing after arriving on a stack; records in `from` the
+/// stack we came from, if asked.
+#[inline(always)]
+pub(crate) fn finish_switch(_fake: FakeStack, _from: Option<&FiberStack>) {
+    #[cfg(feature = "asan")]
+    {
+        let mut bottom = core::ptr::null();
+        let mut size = 0;
+        // SAFETY: ASan's documented protocol; the out-pointers are locals.
+        unsafe { __sanitizer_finish_switch_fiber(_fake.0, &mut bottom, &mut size) };
+        if let Some(from) = _from {
+            from.bottom.set(bottom);
+            from.size.set(size);
+        }
+    }
+}
+
+/// Called before a coroutine's last switch to `to`: its fake stack goes.
+#[inline(always)]
+pub(crate) fn last_switch(_to: &FiberStack) {
+    #[cfg(feature = "asan")]
+    // SAFETY: ASan's documented protocol: a null save slot says this
+    // stack is never switched back to.
+    unsafe {
+        __sanitizer_start_switch_fiber(core::ptr::null_mut(), _to.bottom.get(), _to.size.get())
+    };
+}

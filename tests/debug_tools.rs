@@ -1,7 +1,11 @@
-//! A panic inside a coroutine, with `RUST_BACKTRACE=1`: the backtrace the
-//! panic hook prints walks from the coroutine's frames onto the resumer's.
-//! Runs in a forked child (this file is `harness = false`), whose stderr is
-//! checked.
+//! Debugging tools see through the switch. Each check runs in a forked
+//! child (this file is `harness = false`), whose output is checked:
+//!
+//! - a panic inside a coroutine, with `RUST_BACKTRACE=1`: the backtrace the
+//!   panic hook prints walks from the coroutine's frames onto the resumer's;
+//! - with the `asan` feature, under `-Zsanitizer=address` (.ci/asan.sh):
+//!   AddressSanitizer still catches a real use-after-free inside a
+//!   coroutine, and names the coroutine's frames.
 
 #[path = "common/child.rs"]
 mod child;
@@ -23,8 +27,40 @@ fn resumer_of_the_panicking_coroutine() {
     assert!(caught.is_err());
 }
 
+#[cfg(feature = "asan")]
+#[inline(never)]
+fn use_after_free_in_a_coroutine() {
+    let mut co = Coroutine::<(), (), u8>::new(|_, ()| {
+        let b = Box::new([7u8; 64]);
+        let p: *const u8 = &b[10];
+        drop(b);
+        // SAFETY: none: this is the bug ASan must catch.
+        unsafe { std::ptr::read_volatile(p) }
+    });
+    co.resume(());
+}
+
 fn main() {
-    child::run_checks(vec![(
+    #[allow(unused_mut)]
+    let mut checks: Vec<(&str, Box<dyn FnOnce() -> Result<(), String>>)> = Vec::new();
+    #[cfg(feature = "asan")]
+    checks.push((
+        "asan_catches_a_use_after_free_in_a_coroutine",
+        Box::new(|| {
+            let o = child::in_child(use_after_free_in_a_coroutine);
+            if o.exit == Some(0) {
+                return Err(format!("the use-after-free went unnoticed:\n{}", o.output));
+            }
+            if !o.output.contains("ERROR: AddressSanitizer: heap-use-after-free") {
+                return Err(format!("no ASan report:\n{}", o.output));
+            }
+            if !o.output.contains("use_after_free_in_a_coroutine") {
+                return Err(format!("the report does not name the coroutine's frames:\n{}", o.output));
+            }
+            Ok(())
+        }),
+    ));
+    checks.push((
         "a_panic_backtrace_reaches_the_resumer",
         Box::new(|| {
             let o = child::in_child(|| {
@@ -57,5 +93,6 @@ fn main() {
             }
             Ok(())
         }),
-    )]);
+    ));
+    child::run_checks(checks);
 }
