@@ -16,7 +16,10 @@ pub(crate) struct StackId(#[allow(dead_code)] pub(crate) usize);
 pub(crate) fn stack_mapped(_lo: usize, _hi: usize) -> StackId {
     #[cfg(feature = "valgrind")]
     {
-        StackId(valgrind::request(valgrind::STACK_REGISTER, [_lo, _hi, 0, 0, 0]))
+        StackId(valgrind::request(
+            valgrind::STACK_REGISTER,
+            [_lo, _hi, 0, 0, 0],
+        ))
     }
     #[cfg(not(feature = "valgrind"))]
     StackId(0)

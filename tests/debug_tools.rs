@@ -42,7 +42,7 @@ fn use_after_free_in_a_coroutine() {
 
 fn main() {
     #[allow(unused_mut)]
-    let mut checks: Vec<(&str, Box<dyn FnOnce() -> Result<(), String>>)> = Vec::new();
+    let mut checks: Vec<child::Check> = Vec::new();
     #[cfg(feature = "asan")]
     checks.push((
         "asan_catches_a_use_after_free_in_a_coroutine",
@@ -51,11 +51,17 @@ fn main() {
             if o.exit == Some(0) {
                 return Err(format!("the use-after-free went unnoticed:\n{}", o.output));
             }
-            if !o.output.contains("ERROR: AddressSanitizer: heap-use-after-free") {
+            if !o
+                .output
+                .contains("ERROR: AddressSanitizer: heap-use-after-free")
+            {
                 return Err(format!("no ASan report:\n{}", o.output));
             }
             if !o.output.contains("use_after_free_in_a_coroutine") {
-                return Err(format!("the report does not name the coroutine's frames:\n{}", o.output));
+                return Err(format!(
+                    "the report does not name the coroutine's frames:\n{}",
+                    o.output
+                ));
             }
             Ok(())
         }),

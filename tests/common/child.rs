@@ -47,9 +47,12 @@ pub fn in_child(body: impl FnOnce()) -> Outcome {
     }
 }
 
+/// A named check: `Err` says what went wrong.
+pub type Check<'a> = (&'a str, Box<dyn FnOnce() -> Result<(), String>>);
+
 /// Runs each named check; prints libtest-like lines and the closing
 /// `N passed, M failed` line; exits non-zero if any failed.
-pub fn run_checks(checks: Vec<(&str, Box<dyn FnOnce() -> Result<(), String>>)>) {
+pub fn run_checks(checks: Vec<Check<'_>>) {
     let mut passed = 0;
     let mut failed = 0;
     for (name, check) in checks {
