@@ -53,8 +53,8 @@ extern "C" {
 #endif
 
 /*
- * Return codes. 0 is success; codes 1 to 4 are the variants of the Rust
- * `swapctx::Error`, in order; the rest only arise at the C boundary.
+ * Return codes. 0 is success; codes 1 to 4, 8 and 9 are the variants of the
+ * Rust `swapctx::Error`, in order; 5 to 7 only arise at the C boundary.
  */
 enum swapctx_status {
     /* Success. */
@@ -77,7 +77,13 @@ enum swapctx_status {
     SWAPCTX_ERR_BAD_CONTEXT = 6,
     /* A bug inside swapctx panicked; the panic was stopped at the
      * boundary. Please report it. */
-    SWAPCTX_ERR_PANIC = 7
+    SWAPCTX_ERR_PANIC = 7,
+    /* The process reached its limit on memory mappings (vm.max_map_count):
+     * free stacks, or raise the limit. A stack costs two mappings where its
+     * guard page is made with mprotect (kernels before Linux 6.13). */
+    SWAPCTX_ERR_MAP_COUNT_LIMIT = 8,
+    /* The stack would take the process past RLIMIT_AS (ulimit -v). */
+    SWAPCTX_ERR_ADDRESS_SPACE_LIMIT = 9
 };
 
 /*

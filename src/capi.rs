@@ -20,8 +20,9 @@ use crate::raw::{self, Context};
 use crate::{Error, Stack};
 
 /// The return codes, `enum swapctx_status` in the header. The first four
-/// after `Ok` are the variants of [`Error`], in order; the rest are errors
-/// only the C boundary can have.
+/// after `Ok`, and `MapCountLimit` and `AddressSpaceLimit` (added later,
+/// at the end), are the variants of [`Error`], in order; the rest are
+/// errors only the C boundary can have.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -43,11 +44,15 @@ pub enum Status {
     /// `SWAPCTX_ERR_PANIC`: a bug in swapctx panicked; the panic was
     /// caught at the boundary instead of unwinding into C.
     Panic = 7,
+    /// `SWAPCTX_ERR_MAP_COUNT_LIMIT`: [`Error::MapCountLimit`].
+    MapCountLimit = 8,
+    /// `SWAPCTX_ERR_ADDRESS_SPACE_LIMIT`: [`Error::AddressSpaceLimit`].
+    AddressSpaceLimit = 9,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 10] = [
         Status::Ok,
         Status::ZeroStackSize,
         Status::StackSizeOverflow,
@@ -56,6 +61,8 @@ impl Status {
         Status::Null,
         Status::BadContext,
         Status::Panic,
+        Status::MapCountLimit,
+        Status::AddressSpaceLimit,
     ];
 
     /// The status for a code, if it is one.
@@ -74,6 +81,8 @@ impl Status {
             Status::Null => c"SWAPCTX_ERR_NULL",
             Status::BadContext => c"SWAPCTX_ERR_BAD_CONTEXT",
             Status::Panic => c"SWAPCTX_ERR_PANIC",
+            Status::MapCountLimit => c"SWAPCTX_ERR_MAP_COUNT_LIMIT",
+            Status::AddressSpaceLimit => c"SWAPCTX_ERR_ADDRESS_SPACE_LIMIT",
         }
     }
 
@@ -103,6 +112,17 @@ impl Status {
                   not a suspended context"
             }
             Status::Panic => c"internal error: swapctx panicked (a bug; please report it)",
+            Status::MapCountLimit => {
+                c"the process reached its limit on memory mappings (vm.max_map_count): \
+                  free stacks you no longer need, or raise the limit (sysctl -w \
+                  vm.max_map_count=262144); stacks cost two mappings each where guard \
+                  pages are made with mprotect (kernels before Linux 6.13)"
+            }
+            Status::AddressSpaceLimit => {
+                c"the stack would take the process past its address-space limit \
+                  (RLIMIT_AS, ulimit -v): use smaller stacks, fewer of them, or raise the \
+                  limit"
+            }
         }
     }
 }
@@ -116,6 +136,8 @@ impl From<Error> for Status {
             Error::StackSizeOverflow { .. } => Status::StackSizeOverflow,
             Error::Map { .. } => Status::Map,
             Error::GuardPage { .. } => Status::GuardPage,
+            Error::MapCountLimit { .. } => Status::MapCountLimit,
+            Error::AddressSpaceLimit { .. } => Status::AddressSpaceLimit,
         }
     }
 }
@@ -331,9 +353,12 @@ mod tests {
             Error::StackSizeOverflow { requested: 1 },
             Error::Map { size: 1, errno: 12 },
             Error::GuardPage { errno: 12 },
+            Error::MapCountLimit { limit: 65530 },
+            Error::AddressSpaceLimit { size: 1, limit: 1 },
         ];
         let codes: Vec<Status> = errors.iter().map(|e| Status::from(*e)).collect();
-        assert_eq!(codes, Status::ALL[1..5]);
+        assert_eq!(codes[..4], Status::ALL[1..5]);
+        assert_eq!(codes[4..], Status::ALL[8..10]);
     }
 
     #[test]

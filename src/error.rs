@@ -40,6 +40,23 @@ pub enum Error {
         /// The `errno` that the kernel returned.
         errno: i32,
     },
+    /// The process has reached its limit on memory mappings,
+    /// `vm.max_map_count` (65,530 by default on Linux). Every stack costs
+    /// one mapping, or two where the guard page is made with `mprotect`
+    /// ([`GuardKind::Mprotect`](crate::GuardKind::Mprotect)).
+    MapCountLimit {
+        /// The limit, read from `/proc/sys/vm/max_map_count`.
+        limit: usize,
+    },
+    /// Mapping the stack would take the process past its address-space
+    /// limit, `RLIMIT_AS` (`ulimit -v`). A stack reserves its whole size of
+    /// address space, although only its touched pages cost memory.
+    AddressSpaceLimit {
+        /// Bytes the mapping would have had, guard page included.
+        size: usize,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -63,7 +80,7 @@ impl fmt::Display for Error {
                     f.write_str(
                         " (out of address space or memory, or the process reached its \
                          mapping limit, vm.max_map_count, or its RLIMIT_AS; use smaller \
-                         stacks, fewer live coroutines, or raise the limit)",
+                         stacks, fewer live coroutines or a StackPool, or raise the limit)",
                     )?;
                 }
                 Ok(())
@@ -78,12 +95,34 @@ impl fmt::Display for Error {
                     f.write_str(
                         " (each guard page splits a mapping; the process probably reached \
                          its mapping limit, vm.max_map_count: drop stacks you no longer \
-                         need, reuse them with a pool, or raise the limit with \
-                         `sysctl vm.max_map_count=...`)",
+                         need, reuse them (StackPool), or raise the limit with \
+                         `sysctl -w vm.max_map_count=...`)",
+                    )?;
+                }
+                if is_einval(errno) {
+                    f.write_str(
+                        " (guard pages in place, MADV_GUARD_INSTALL, need Linux 6.13 or \
+                         later; GuardKind::Mprotect and Stack::new work everywhere)",
                     )?;
                 }
                 Ok(())
             }
+            Error::MapCountLimit { limit } => write!(
+                f,
+                "the process reached its limit of {limit} memory mappings \
+                 (vm.max_map_count): every stack costs one mapping, or two where its \
+                 guard page is made with mprotect (kernels before Linux 6.13, or \
+                 SWAPCTX_GUARD=mprotect); drop stacks you no longer need or reuse them \
+                 (StackPool), or raise the limit (`sysctl -w vm.max_map_count=262144`)"
+            ),
+            Error::AddressSpaceLimit { size, limit } => write!(
+                f,
+                "mapping a {size}-byte stack would take the process past its \
+                 address-space limit, RLIMIT_AS (`ulimit -v`), of {limit} bytes: each \
+                 stack reserves its whole size of address space; use smaller stacks \
+                 (Stack::new, StackPool::builder().stack_size), fewer live coroutines, \
+                 or raise the limit"
+            ),
         }
     }
 }
@@ -97,6 +136,19 @@ fn is_enomem(errno: i32) -> bool {
     #[cfg(unix)]
     {
         errno == libc::ENOMEM
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = errno;
+        false
+    }
+}
+
+/// True if `errno` is the OS's `EINVAL` (false without an OS).
+fn is_einval(errno: i32) -> bool {
+    #[cfg(unix)]
+    {
+        errno == libc::EINVAL
     }
     #[cfg(not(unix))]
     {

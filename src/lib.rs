@@ -8,6 +8,8 @@
 //!   from the running one to any other, one `usize` each way.
 //! - [`Stack`]: `mmap`'d, lazily committed stacks with a guard page that
 //!   turns an overflow into a clear message.
+//! - [`StackPool`]: stacks handed out again after use, without a system
+//!   call, for programs that make many coroutines.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
@@ -37,7 +39,7 @@ pub use coroutine::{
 };
 pub use error::{Error, Result};
 #[cfg(feature = "std")]
-pub use stack::Stack;
+pub use stack::{GuardKind, Release, Stack, StackPool, StackPoolBuilder};
 
 /// Prints `msg` to stderr and aborts the process: for states a program
 /// cannot go on from (no unwinding is possible there).

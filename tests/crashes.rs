@@ -9,7 +9,13 @@
 //! - a thread that overflows its own stack after swapctx installed its
 //!   handler still gets Rust's own report;
 //! - a fault that is not in a guard page still kills with SIGSEGV;
-//! - a raw context whose entry function returns aborts with a message.
+//! - a raw context whose entry function returns aborts with a message;
+//! - both kinds of guard page (in place with `MADV_GUARD_INSTALL`, and the
+//!   `mprotect` fallback, forced by `Stack::new_with` or by the
+//!   `SWAPCTX_GUARD=mprotect` environment variable) give the same message;
+//! - at the kernel's limits (`RLIMIT_AS`, `vm.max_map_count` on the
+//!   `mprotect` path) `Stack::new` returns an error that names the limit,
+//!   and the process goes on.
 
 use std::ffi::c_void;
 use std::hint::black_box;
@@ -17,7 +23,7 @@ use std::io::Read;
 use std::os::fd::FromRawFd;
 
 use swapctx::raw::{self, Context};
-use swapctx::{Coroutine, Stack, Yielder};
+use swapctx::{Coroutine, Error, GuardKind, Stack, Yielder};
 
 /// How a child ended, and what it wrote to stdout and stderr.
 struct Outcome {
@@ -120,6 +126,166 @@ fn guard_touched_directly() {
     unsafe { std::ptr::write_volatile(stack.bottom().sub(8), 1) };
 }
 
+fn deep_recursion_with(stack: Stack) {
+    announce(&stack);
+    eprintln!("guard kind {:?}", stack.guard_kind());
+    let mut co = Coroutine::<(), (), u64>::with_stack(stack, |_y: &Yielder<(), ()>, ()| recurse(0));
+    co.resume(());
+}
+
+fn deep_recursion_mprotect_guard() {
+    deep_recursion_with(Stack::new_with(64 * 1024, GuardKind::Mprotect).unwrap());
+}
+
+fn guard_touched_directly_mprotect() {
+    let stack = Stack::new_with(64 * 1024, GuardKind::Mprotect).unwrap();
+    announce(&stack);
+    // SAFETY: none; this deliberately writes into the guard page.
+    unsafe { std::ptr::write_volatile(stack.bottom().sub(8), 1) };
+}
+
+/// Where the kernel (or emulator) cannot install guards in place, says so
+/// and exits 0; the check accepts that.
+fn deep_recursion_madvise_guard() {
+    match Stack::new_with(64 * 1024, GuardKind::Madvise) {
+        Ok(stack) => deep_recursion_with(stack),
+        Err(e) => println!("no in-place guard pages here: {e}"),
+    }
+}
+
+fn guard_kind_forced_by_the_environment() {
+    std::env::set_var("SWAPCTX_GUARD", "mprotect");
+    let stack = Stack::new(64 * 1024).unwrap();
+    if stack.guard_kind() != GuardKind::Mprotect {
+        println!("SWAPCTX_GUARD=mprotect ignored: {stack:?}");
+        std::process::exit(3);
+    }
+    deep_recursion_with(stack);
+}
+
+/// The `VmSize` of this process, in bytes.
+fn vm_size() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+    let kib: u64 = line[7..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kib * 1024
+}
+
+/// True if an anonymous mapping of `len` bytes can be made (and unmaps it).
+fn plain_mmap_works(len: usize) -> bool {
+    // SAFETY: a fresh anonymous mapping, unmapped at once.
+    unsafe {
+        let m = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if m == libc::MAP_FAILED {
+            return false;
+        }
+        libc::munmap(m, len);
+        true
+    }
+}
+
+fn address_space_limit() {
+    // Everything that needs memory first: the error path must not.
+    let mut co = Coroutine::<(), (), u8>::with_stack(Stack::new(64 * 1024).unwrap(), |_, ()| 1);
+    let limit = vm_size() + (64 << 20);
+    let rl = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: lowers this (child) process's own limit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+    match Stack::new(256 << 20) {
+        Err(e @ Error::AddressSpaceLimit { .. }) => println!("refused: {e}"),
+        // qemu-user accepts setrlimit(RLIMIT_AS) and does not apply it: if
+        // a plain mmap of that size works too, there is no limit to hit.
+        Ok(_) if plain_mmap_works(256 << 20) => {
+            println!("skipped: RLIMIT_AS is not enforced here (an emulator?)");
+            return;
+        }
+        other => {
+            println!("expected Error::AddressSpaceLimit, got {other:?}");
+            std::process::exit(3);
+        }
+    }
+    // Nothing else is disturbed: a small stack still works, and so does
+    // the coroutine made before.
+    let small = Stack::new(64 * 1024).unwrap();
+    drop(small);
+    assert!(matches!(co.resume(()), swapctx::CoroutineResult::Return(1)));
+    println!("still running");
+}
+
+/// True under a user-mode emulator: an aarch64 or riscv64 build that reads
+/// an x86 host's /proc/cpuinfo (qemu-user passes the host's through).
+fn emulated() -> bool {
+    !cfg!(target_arch = "x86_64")
+        && std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains("vendor_id"))
+}
+
+fn map_count_limit() {
+    let limit: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    if limit > 300_000 {
+        println!("skipped: vm.max_map_count is {limit}, too many stacks to map in a test");
+        return;
+    }
+    println!("vm.max_map_count {limit}");
+    // No allocation may need a new mapping near the limit: reserve first.
+    let mut stacks = Vec::with_capacity(limit);
+    let err = loop {
+        match Stack::new_with(Stack::MIN_SIZE, GuardKind::Mprotect) {
+            Ok(s) => stacks.push(s),
+            Err(e) => break e,
+        }
+    };
+    let made = stacks.len();
+    match err {
+        Error::MapCountLimit { limit: l } if l == limit => {}
+        // Under qemu-user, /proc/self/maps lists the guest's mappings and
+        // may not even open at the limit (qemu needs memory to emulate
+        // it), while the limit counts qemu's own: the limit cannot always
+        // be told from other ENOMEMs there. The generic message names it.
+        Error::GuardPage { errno } | Error::Map { errno, .. }
+            if errno == libc::ENOMEM && emulated() =>
+        {
+            println!("(under an emulator: a generic ENOMEM error)");
+        }
+        other => {
+            println!("after {made} stacks, expected Error::MapCountLimit, got {other:?}: {other}");
+            std::process::exit(3);
+        }
+    }
+    println!("made {made} stacks, then: {err}");
+    // Two mappings per stack: the limit was reached at about limit / 2.
+    if made < limit / 2 - 1000 || made > limit / 2 {
+        println!("{made} stacks is not about half of {limit}");
+        std::process::exit(3);
+    }
+    // Dropping some makes room again.
+    stacks.truncate(made - 10);
+    let mut co = Coroutine::<u8, (), u8>::with_stack(
+        Stack::new_with(Stack::MIN_SIZE, GuardKind::Mprotect).unwrap(),
+        |_, x| x + 1,
+    );
+    assert!(matches!(co.resume(1), swapctx::CoroutineResult::Return(2)));
+    println!("room again after dropping 10");
+}
+
 static mut SLOT: Context = Context::empty();
 
 /// An entry function must never return; this one does (it gets the entry
@@ -196,20 +362,21 @@ fn main() {
             deep_recursion,
             overflow_reported,
         ),
-        #[cfg(not(target_arch = "riscv64"))]
+        #[cfg(not(any(target_arch = "riscv64", feature = "asan")))]
         check(
             "a_single_large_frame_is_reported",
             large_frame,
             overflow_reported,
         ),
-        // rustc emits no stack probes on riscv64 (1.95): a frame larger than
-        // the guard page is one `sub sp` that jumps over it, and the first
-        // store lands below the guard. That is the documented limit there
+        // Without stack probes, a frame larger than the guard page is one
+        // `sub sp` that jumps over it, and the first store lands below the
+        // guard. rustc emits none on riscv64 (1.95), and none in code built
+        // with -Zsanitizer=address. That is the documented limit there
         // (README): the process still dies, but by a plain SIGSEGV rather
         // than with our message.
-        #[cfg(target_arch = "riscv64")]
+        #[cfg(any(target_arch = "riscv64", feature = "asan"))]
         check(
-            "a_single_large_frame_jumps_the_guard_on_riscv64",
+            "a_single_large_frame_without_stack_probes_still_dies",
             large_frame,
             |o| {
                 if o.signal != Some(libc::SIGSEGV) && o.signal != Some(libc::SIGABRT) {
@@ -267,6 +434,102 @@ fn main() {
                     || !o.output.contains("returned")
                 {
                     return Err("no message about the returning entry".into());
+                }
+                Ok(())
+            },
+        ),
+        check(
+            "an_overflow_into_an_mprotect_guard_is_reported",
+            deep_recursion_mprotect_guard,
+            |o| {
+                overflow_reported(o)?;
+                if !o.output.contains("guard kind Mprotect") {
+                    return Err("the stack's guard was not made with mprotect".into());
+                }
+                Ok(())
+            },
+        ),
+        check(
+            "a_touch_of_an_mprotect_guard_page_is_reported",
+            guard_touched_directly_mprotect,
+            overflow_reported,
+        ),
+        check(
+            "an_overflow_into_an_in_place_guard_is_reported",
+            deep_recursion_madvise_guard,
+            |o| {
+                if o.exit == Some(0) && o.output.contains("no in-place guard pages here") {
+                    // Older kernels, and qemu-user, which accepts
+                    // MADV_GUARD_INSTALL and ignores it: the error says so.
+                    if !o.output.contains("MADV_GUARD_INSTALL") {
+                        return Err("the error does not name MADV_GUARD_INSTALL".into());
+                    }
+                    println!("  (no in-place guard pages on this system)");
+                    return Ok(());
+                }
+                overflow_reported(o)?;
+                if !o.output.contains("guard kind Madvise") {
+                    return Err("the stack's guard was not made in place".into());
+                }
+                Ok(())
+            },
+        ),
+        check(
+            "swapctx_guard_mprotect_forces_the_fallback",
+            guard_kind_forced_by_the_environment,
+            |o| {
+                overflow_reported(o)?;
+                if !o.output.contains("guard kind Mprotect") {
+                    return Err("the stack's guard was not made with mprotect".into());
+                }
+                Ok(())
+            },
+        ),
+        check(
+            "rlimit_as_gives_an_error_that_names_it",
+            address_space_limit,
+            |o| {
+                if o.exit != Some(0) {
+                    return Err("expected a normal exit".into());
+                }
+                if o.output.contains("skipped: ") {
+                    println!("  (RLIMIT_AS is not enforced here)");
+                    return Ok(());
+                }
+                let line = o
+                    .output
+                    .lines()
+                    .find(|l| l.starts_with("refused: "))
+                    .ok_or("no error")?;
+                if !line.contains("RLIMIT_AS") || !line.contains("smaller stacks") {
+                    return Err("the error does not name RLIMIT_AS and what to do".into());
+                }
+                if !o.output.contains("still running") {
+                    return Err("the process did not go on".into());
+                }
+                Ok(())
+            },
+        ),
+        check(
+            "vm_max_map_count_gives_an_error_that_names_it",
+            map_count_limit,
+            |o| {
+                if o.exit != Some(0) {
+                    return Err("expected a normal exit".into());
+                }
+                if o.output.contains("skipped: ") {
+                    return Ok(());
+                }
+                let line = o
+                    .output
+                    .lines()
+                    .find(|l| l.starts_with("made "))
+                    .ok_or("no error")?;
+                if !line.contains("vm.max_map_count") || !line.contains("StackPool") {
+                    return Err("the error does not name vm.max_map_count and what to do".into());
+                }
+                if !o.output.contains("room again") {
+                    return Err("no room after dropping stacks".into());
                 }
                 Ok(())
             },

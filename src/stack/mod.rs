@@ -1,5 +1,5 @@
 //! Stacks for contexts and coroutines: `mmap`'d, lazily committed, with a
-//! guard page below.
+//! guard page below; and [`StackPool`], which reuses them.
 //!
 //! ```text
 //!   top()    ─►  +---------------------------+  high addresses
@@ -8,12 +8,37 @@
 //!                |   bytes, grows downwards  |  by page as it is touched
 //!                |                           |  (MAP_NORESERVE)
 //!   bottom() ─►  +---------------------------+
-//!                |   guard page (PROT_NONE)  |  a touch here is an overflow:
+//!                |   guard page              |  a touch here is an overflow:
 //!                |                           |  a clear message and an abort
 //!   mapping  ─►  +---------------------------+  low addresses
 //! ```
+//!
+//! The guard page is made in one of two ways ([`GuardKind`]):
+//!
+//! - **in place** (`madvise(MADV_GUARD_INSTALL)`, Linux 6.13+): the page
+//!   stays part of the stack's one mapping, and the kernel faults on any
+//!   access to it (`SIGSEGV`, `SEGV_MAPERR`). A stack costs one mapping,
+//!   and neighbouring stacks even merge into one;
+//! - **with `mprotect(PROT_NONE)`**, everywhere else: the page becomes a
+//!   mapping of its own (`SIGSEGV`, `SEGV_ACCERR` on a touch), so a stack
+//!   costs two of the ~65,530 mappings a process may have by default
+//!   (`vm.max_map_count`): about 32,000 stacks at most.
+//!
+//! [`Stack::new`] uses the first where the kernel has it (tested once per
+//! process, see [`GuardKind::preferred`]), unless the environment variable
+//! `SWAPCTX_GUARD=mprotect` forces the second; [`Stack::new_with`] asks for
+//! one kind explicitly. The overflow handler (`src/overflow.rs`) looks up the
+//! faulting address, so both kinds give the same overflow message.
+
+mod guard;
+mod limits;
+mod pool;
 
 use core::ptr;
+use std::sync::Arc;
+
+pub use guard::GuardKind;
+pub use pool::{Release, StackPool, StackPoolBuilder};
 
 use crate::error::{Error, Result};
 use crate::overflow;
@@ -24,7 +49,8 @@ use crate::overflow;
 /// time it is touched, so a 1 MiB stack that a coroutine uses 3 KiB of
 /// costs one or two pages of memory. The guard page turns an overflow into
 /// a clear message and an abort instead of silent corruption. Dropping the
-/// stack unmaps it.
+/// stack unmaps it, or, for a stack from a [`StackPool`], gives it back to
+/// the pool.
 ///
 /// Sizes are rounded up to whole pages; a size below [`Stack::MIN_SIZE`]
 /// (but not zero) is rounded up to it.
@@ -42,7 +68,6 @@ use crate::overflow;
 /// assert!(Stack::new(0).is_err());
 /// # Ok::<(), swapctx::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Stack {
     /// Start of the mapping: the guard page.
     mapping: *mut u8,
@@ -50,16 +75,34 @@ pub struct Stack {
     len: usize,
     /// Length of the guard region at the bottom.
     guard: usize,
+    /// How the guard region was made.
+    kind: GuardKind,
     registration: Option<overflow::Registration>,
     /// What Valgrind or ASan were told about this stack (see `tools`).
     tools: crate::tools::StackId,
+    /// The pool to give the stack back to when it is dropped.
+    pool: Option<Arc<pool::Shared>>,
 }
 
 // SAFETY: a Stack owns its mapping outright; nothing in it is tied to the
-// thread that made it.
+// thread that made it. A pooled stack's link is an `Arc` of a `Shared`,
+// which is `Sync` (its thread-bound part is only touched on the pool's own
+// thread, see `pool.rs`).
 unsafe impl Send for Stack {}
 // SAFETY: `&Stack` only reads the bounds.
 unsafe impl Sync for Stack {}
+
+impl core::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stack")
+            .field("bottom", &self.bottom())
+            .field("top", &self.top())
+            .field("size", &self.size())
+            .field("guard_kind", &self.kind)
+            .field("pooled", &self.pool.is_some())
+            .finish()
+    }
+}
 
 impl Stack {
     /// The smallest usable size. Smaller non-zero sizes are rounded up to
@@ -70,25 +113,41 @@ impl Stack {
     /// The size [`Coroutine::new`](crate::Coroutine::new) uses: 256 KiB of
     /// address space, of which only the pages touched cost memory.
     ///
-    /// Why not more: each stack's touched pages need their own page-table
-    /// page once stacks are more than 2 MiB apart, so 1 MiB stacks would
-    /// cost an extra 4 KiB of kernel memory per coroutine at scale; 256 KiB
-    /// lets eight stacks share one, and is plenty for ordinary Rust code,
-    /// panics and backtraces. Deep recursion wants a bigger stack from
-    /// [`Stack::new`].
+    /// What a stack costs is the pages it touches (one 4 KiB page for a
+    /// coroutine that suspends after using under a page; see
+    /// `docs/scale.md`), plus its share of a page-table page: the kernel
+    /// needs one 4 KiB page-table page for every 2 MiB of address space
+    /// that has a touched page. Stacks of 256 KiB share one between eight,
+    /// 512 bytes each; 1 MiB stacks (corosensei's default) would need 2 KiB
+    /// each, 2 MiB stacks (a thread's) 4 KiB each, as much again as the
+    /// stack itself. Address space is not the limit: a million 256 KiB
+    /// stacks reserve 256 GiB of the 128 TiB a process has.
+    ///
+    /// 256 KiB is plenty for ordinary Rust code, formatting, panics and
+    /// backtraces; deep recursion wants a bigger stack from [`Stack::new`],
+    /// and a million tiny coroutines a smaller one (16 KiB: 32 bytes of
+    /// page table each).
     pub const DEFAULT_SIZE: usize = 256 * 1024;
 
     /// Maps a stack with at least `size` usable bytes and a guard page
-    /// below them.
+    /// below them, made the way [`GuardKind::preferred`] says (in place
+    /// where the kernel can, else with `mprotect`).
     ///
     /// # Errors
     /// - [`Error::ZeroStackSize`] for `size == 0`;
     /// - [`Error::StackSizeOverflow`] if the size rounded up to pages plus
     ///   the guard page does not fit in `isize::MAX` bytes;
-    /// - [`Error::Map`] if the kernel refuses the mapping (out of address
-    ///   space, `RLIMIT_AS`, the mapping limit);
-    /// - [`Error::GuardPage`] if the kernel refuses to protect the guard
-    ///   page (usually the mapping limit, `vm.max_map_count`).
+    /// - [`Error::AddressSpaceLimit`] if the mapping would exceed the
+    ///   process's `RLIMIT_AS`;
+    /// - [`Error::MapCountLimit`] if the process has reached its mapping
+    ///   limit, `vm.max_map_count` (only likely with `mprotect` guards, two
+    ///   mappings per stack);
+    /// - [`Error::Map`] if the kernel refuses the mapping for another
+    ///   reason (out of address space or memory);
+    /// - [`Error::GuardPage`] if the kernel refuses to install the guard
+    ///   page for another reason.
+    ///
+    /// Nothing else is disturbed by a failure: what was mapped is unmapped.
     ///
     /// # Examples
     /// ```
@@ -97,21 +156,41 @@ impl Stack {
     /// assert!(matches!(Stack::new(usize::MAX), Err(Error::StackSizeOverflow { .. })));
     /// ```
     pub fn new(size: usize) -> Result<Stack> {
-        if size == 0 {
-            return Err(Error::ZeroStackSize);
-        }
-        let page = overflow::page_size();
-        let overflow = Error::StackSizeOverflow { requested: size };
-        let usable = size
-            .max(Self::MIN_SIZE)
-            .checked_add(page - 1)
-            .ok_or(overflow)?
-            & !(page - 1);
-        let guard = page;
-        let len = usable.checked_add(guard).ok_or(overflow)?;
-        if len > isize::MAX as usize {
-            return Err(overflow);
-        }
+        Stack::map(size, GuardKind::preferred(), true)
+    }
+
+    /// Maps a stack as [`Stack::new`] does, with exactly the given kind of
+    /// guard page. [`GuardKind::Mprotect`] works everywhere; it is how to
+    /// force the fallback (in a test, or to compare).
+    ///
+    /// # Errors
+    /// As [`Stack::new`]; and [`Error::GuardPage`] with `EINVAL` if
+    /// [`GuardKind::Madvise`] is asked for and the kernel cannot install
+    /// guard pages in place.
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::{GuardKind, Stack};
+    ///
+    /// let stack = Stack::new_with(64 * 1024, GuardKind::Mprotect)?;
+    /// assert_eq!(stack.guard_kind(), GuardKind::Mprotect);
+    ///
+    /// // In place where the kernel has it (Linux 6.13+), an error elsewhere.
+    /// match Stack::new_with(64 * 1024, GuardKind::Madvise) {
+    ///     Ok(s) => assert_eq!(s.guard_kind(), GuardKind::Madvise),
+    ///     Err(e) => assert!(e.to_string().contains("MADV_GUARD_INSTALL")),
+    /// }
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub fn new_with(size: usize, kind: GuardKind) -> Result<Stack> {
+        Stack::map(size, kind, false)
+    }
+
+    /// Maps a stack with a guard of `kind`; with `fallback`, an in-place
+    /// guard that the kernel turns down becomes an `mprotect` one.
+    fn map(size: usize, kind: GuardKind, fallback: bool) -> Result<Stack> {
+        let (usable, guard) = sizes(size)?;
+        let len = usable + guard;
 
         // SAFETY: an anonymous private mapping at an address of the
         // kernel's choosing; the result is checked below.
@@ -126,25 +205,27 @@ impl Stack {
             )
         };
         if mapping == libc::MAP_FAILED {
-            return Err(Error::Map {
-                size: len,
-                errno: last_errno(),
-            });
+            return Err(limits::map_failed(len, last_errno()));
         }
         // Own the mapping first, so that any failure below unmaps it.
         let mut stack = Stack {
             mapping: mapping.cast(),
             len,
             guard,
+            kind,
             registration: None,
             tools: crate::tools::StackId::default(),
+            pool: None,
         };
-        // SAFETY: the first `guard` bytes of our own fresh mapping.
-        if unsafe { libc::mprotect(mapping, guard, libc::PROT_NONE) } != 0 {
-            return Err(Error::GuardPage {
-                errno: last_errno(),
-            });
-        }
+        // SAFETY: the first `guard` bytes of our own fresh mapping, which
+        // nothing uses yet (a failed in-place attempt leaves it as it was).
+        stack.kind = match unsafe { guard::install(stack.mapping, guard, kind) } {
+            Err(Error::GuardPage { errno }) if fallback && errno == libc::EINVAL => {
+                // SAFETY: as above.
+                unsafe { guard::install(stack.mapping, guard, GuardKind::Mprotect)? }
+            }
+            other => other?,
+        };
         stack.registration = Some(overflow::register(
             stack.mapping as usize,
             stack.bottom() as usize,
@@ -158,6 +239,13 @@ impl Stack {
     ///
     /// # Errors
     /// As [`Stack::new`].
+    ///
+    /// # Examples
+    /// ```
+    /// let stack = swapctx::Stack::with_default_size()?;
+    /// assert_eq!(stack.size(), swapctx::Stack::DEFAULT_SIZE);
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
     pub fn with_default_size() -> Result<Stack> {
         Stack::new(Self::DEFAULT_SIZE)
     }
@@ -182,10 +270,46 @@ impl Stack {
     pub fn guard(&self) -> (*const u8, usize) {
         (self.mapping, self.guard)
     }
-}
 
-impl Drop for Stack {
-    fn drop(&mut self) {
+    /// How this stack's guard page was made.
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::{GuardKind, Stack};
+    ///
+    /// let stack = Stack::new(64 * 1024)?;
+    /// assert_eq!(stack.guard_kind(), GuardKind::preferred());
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub fn guard_kind(&self) -> GuardKind {
+        self.kind
+    }
+
+    /// True if dropping this stack gives it back to a [`StackPool`].
+    ///
+    /// # Examples
+    /// ```
+    /// let pool = swapctx::StackPool::new(64 * 1024, 4)?;
+    /// assert!(pool.stack()?.is_pooled());
+    /// assert!(!swapctx::Stack::new(64 * 1024)?.is_pooled());
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub fn is_pooled(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// Gives the usable pages back to the kernel (`MADV_DONTNEED`): they
+    /// read as zeroes again and cost no memory until touched.
+    fn release_pages(&self) {
+        // SAFETY: the usable part of our own mapping, on which nothing runs
+        // (the stack is idle, in a pool). The guard region is not touched,
+        // and `MADV_DONTNEED` keeps guard markers anyway.
+        unsafe { libc::madvise(self.bottom().cast(), self.size(), libc::MADV_DONTNEED) };
+    }
+
+    /// Unmaps the stack (for a stack that is not, or no longer, pooled).
+    #[inline(never)]
+    fn unmap(&mut self) {
         crate::tools::stack_unmapped(self.tools);
         if let Some(reg) = self.registration.take() {
             overflow::unregister(reg);
@@ -193,8 +317,56 @@ impl Drop for Stack {
         // SAFETY: we own this mapping; nothing runs on a stack that is being
         // dropped (coroutines own their stack and finish or unwind first).
         let rc = unsafe { libc::munmap(self.mapping.cast(), self.len) };
-        debug_assert_eq!(rc, 0, "munmap of a stack failed");
+        if rc != 0 {
+            // Unmapping a stack from the middle of a merged mapping (in-place
+            // guards let neighbours merge) splits it, which the kernel
+            // refuses at vm.max_map_count. Give the memory back at least;
+            // the address range stays reserved.
+            self.release_pages();
+        }
     }
+}
+
+impl Drop for Stack {
+    #[inline]
+    fn drop(&mut self) {
+        if self.pool.is_some() {
+            // Move everything into a Stack that the pool keeps (or unmaps).
+            // SAFETY: a bitwise copy of `self`. Of its fields only `pool`
+            // has drop glue (`registration` has none, the rest are Copy);
+            // it is overwritten below without being dropped, so the copy
+            // owns the link and `self` is left with nothing to release.
+            // (One copy, not a field-by-field rebuild: this is the hot path
+            // of every coroutine from a pool.)
+            let stack = unsafe { ptr::read(self) };
+            // SAFETY: see above: the old value now belongs to `stack`.
+            unsafe { ptr::write(&mut self.pool, None) };
+            pool::give_back(stack);
+            return;
+        }
+        self.unmap();
+    }
+}
+
+/// `(usable, guard)` bytes for a requested size: the size rounded up to the
+/// minimum and to pages, one page of guard; checked to fit.
+fn sizes(size: usize) -> Result<(usize, usize)> {
+    if size == 0 {
+        return Err(Error::ZeroStackSize);
+    }
+    let page = overflow::page_size();
+    let overflow = Error::StackSizeOverflow { requested: size };
+    let usable = size
+        .max(Stack::MIN_SIZE)
+        .checked_add(page - 1)
+        .ok_or(overflow)?
+        & !(page - 1);
+    let guard = page;
+    let len = usable.checked_add(guard).ok_or(overflow)?;
+    if len > isize::MAX as usize {
+        return Err(overflow);
+    }
+    Ok((usable, guard))
 }
 
 fn last_errno() -> i32 {
