@@ -4,7 +4,9 @@
 //! and tear-down cancel out. Deterministic, unlike wall time.
 //!
 //! Usage: `instructions IMPL N` with IMPL one of swapctx, swapctx-raw,
-//! corosensei, context, boost, swapcontext. Without arguments (as `cargo
+//! corosensei, context, boost, swapcontext (N round trips), or create-pool,
+//! create-corosensei (N coroutines created, run to completion and dropped,
+//! reusing their stack). Without arguments (as `cargo
 //! bench` runs it) it checks that every implementation runs.
 
 #[path = "common/peers.rs"]
@@ -19,6 +21,8 @@ fn make(name: &str) -> Option<Box<dyn RoundTrip>> {
         "swapctx" => Box::new(roundtrip::SwapctxCoroutine::new()),
         "swapctx-raw" => Box::new(roundtrip::SwapctxRaw::new()),
         "corosensei" => Box::new(peers::Corosensei::new()),
+        "create-pool" => Box::new(peers::CreatePool::new()),
+        "create-corosensei" => Box::new(peers::CreateCorosensei::new()),
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         "context" => Box::new(peers::ContextCrate::new()),
         #[cfg(swapctx_boost_context)]

@@ -26,7 +26,7 @@ count() { # count IMPL N -> total instructions (Ir)
 
 echo "| implementation | instructions per round trip |"
 echo "| --- | ---: |"
-for impl in swapctx corosensei context boost swapctx-raw swapcontext; do
+for impl in swapctx corosensei context boost swapctx-raw swapcontext create-pool create-corosensei; do
     if ! "$bin" "$impl" 1 >/dev/null 2>&1; then
         continue # not built in (boost without libboost-context-dev)
     fi

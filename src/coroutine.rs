@@ -219,7 +219,9 @@ where
     // First thing on the new stack: tell ASan we arrived (and from where).
     tools::finish_switch(tools::FakeStack::default(), Some(&yielder.resumer));
     let finish = if value == UNWIND {
-        drop(f);
+        // Dropped before it ever ran: drop the closure (a panic in its drop
+        // must not unwind into the trampoline).
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
         Finish::Unwound
     } else {
         // SAFETY: the first resume's input, which the resumer forgets.
@@ -259,23 +261,12 @@ struct RawCoroutine<'a, I, Y, R> {
     stack: ManuallyDrop<Stack>,
     slots: *mut Slots,
     state: State,
-    /// Drops the closure in place, for a coroutine dropped while fresh.
-    drop_fresh: unsafe fn(*mut u8),
-    closure: *mut u8,
     /// `'a`: what the closure borrows; `*mut ()`: not Send, not Sync.
     _marker: PhantomData<CoroutineMarker<'a, I, Y, R>>,
 }
 
-/// Drops an `F` in place.
-///
-/// # Safety
-/// `p` must point at a live `F` that nothing uses afterwards.
-unsafe fn drop_closure<F>(p: *mut u8) {
-    // SAFETY: per the contract.
-    unsafe { ptr::drop_in_place(p.cast::<F>()) }
-}
-
 impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
+    #[inline]
     fn with_stack<F>(stack: Stack, f: F) -> Self
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
@@ -311,8 +302,6 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             stack: ManuallyDrop::new(stack),
             slots,
             state: State::Live,
-            drop_fresh: drop_closure::<F>,
-            closure: closure.cast(),
             _marker: PhantomData,
         }
     }
@@ -414,9 +403,13 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         }
         if self.is_fresh() {
             self.state = State::Returned;
-            // SAFETY: a fresh coroutine's closure is live at `closure` and
-            // never read again.
-            unsafe { (self.drop_fresh)(self.closure) };
+            // SAFETY: the coroutine is fresh: its entry, given UNWIND as its
+            // first input, drops the closure and makes its last switch
+            // with a Finish<R> (Unwound), which we move out and drop.
+            unsafe {
+                let p = self.enter(UNWIND);
+                drop(ptr::read(p as *const Finish<R>));
+            }
         } else {
             self.force_unwind();
         }

@@ -91,7 +91,7 @@ fn bucket(guard_lo: usize) -> &'static AtomicPtr<Node> {
 
 /// A registration; give it back to [`unregister`].
 #[derive(Debug)]
-pub(crate) struct Registration(*mut Node);
+pub(crate) struct Registration(ptr::NonNull<Node>);
 
 // SAFETY: the node is a leaked, atomics-only `Node`; the registration only
 // identifies it.
@@ -131,14 +131,15 @@ pub(crate) fn register(guard_lo: usize, guard_hi: usize, stack_hi: usize) -> Reg
     // Release: a reader that sees the node sees its fields.
     head.store(node, Ordering::Release);
     LIVE.fetch_add(1, Ordering::Relaxed);
-    Registration(node)
+    // SAFETY: `node` came from the free list of leaked, non-null nodes.
+    Registration(unsafe { ptr::NonNull::new_unchecked(node) })
 }
 
 /// Removes a registration made by [`register`].
 pub(crate) fn unregister(reg: Registration) {
     let mut free = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: registrations point at leaked nodes, linked in their bucket.
-    let n = unsafe { &*reg.0 };
+    let n = unsafe { reg.0.as_ref() };
     let prev = n.prev.load(Ordering::Relaxed);
     let next = n.next.load(Ordering::Relaxed);
     // Readers on this node still follow its `next`, which stays.
@@ -155,7 +156,7 @@ pub(crate) fn unregister(reg: Registration) {
     }
     n.guard_lo.store(0, Ordering::Relaxed);
     LIVE.fetch_sub(1, Ordering::Relaxed);
-    free.0.push(reg.0);
+    free.0.push(reg.0.as_ptr());
 }
 
 /// The guard page and stack that contain `addr`, if `addr` is in one of
@@ -191,6 +192,7 @@ fn lookup(addr: usize) -> Option<(usize, usize, usize)> {
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 /// The page size, read once.
+#[inline]
 pub(crate) fn page_size() -> usize {
     let p = PAGE_SIZE.load(Ordering::Relaxed);
     if p != 0 {
@@ -264,8 +266,11 @@ std::thread_local! {
 
 /// [`ensure_altstack`] once per thread: cheap enough for every coroutine
 /// creation (a thread-local flag, no system call after the first).
+#[inline]
 pub(crate) fn ensure_altstack_once() {
-    let _ = ALTSTACK_CHECKED.try_with(|done| {
+    // A const-initialised Cell without a destructor: `with` is a plain
+    // thread-local load and never fails.
+    ALTSTACK_CHECKED.with(|done| {
         if !done.get() {
             done.set(true);
             ensure_altstack();

@@ -7,9 +7,10 @@
 //! around every switch. Without the features, every hook is an empty inline
 //! function and costs nothing.
 
-/// What a tool handed back for a registered stack.
+/// What a tool handed back for a registered stack (nothing, and no bytes,
+/// without the `valgrind` feature).
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct StackId(#[allow(dead_code)] pub(crate) usize);
+pub(crate) struct StackId(#[cfg(feature = "valgrind")] pub(crate) usize);
 
 /// A stack's usable range `[lo, hi)` now exists.
 #[inline(always)]
@@ -22,7 +23,7 @@ pub(crate) fn stack_mapped(_lo: usize, _hi: usize) -> StackId {
         ))
     }
     #[cfg(not(feature = "valgrind"))]
-    StackId(0)
+    StackId()
 }
 
 /// The stack registered as `id` is about to be unmapped.

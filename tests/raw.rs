@@ -276,7 +276,10 @@ fn every_bad_size_gets_its_error() {
     let name = match e {
         Error::Map { size: s, errno } => {
             assert!(s > size);
-            assert!(errno == libc::ENOMEM || errno == libc::EINVAL, "errno {errno}");
+            assert!(
+                errno == libc::ENOMEM || errno == libc::EINVAL,
+                "errno {errno}"
+            );
             if errno == libc::ENOMEM {
                 "ENOMEM"
             } else {

@@ -130,3 +130,55 @@ pub mod boost {
         }
     }
 }
+
+/// Create + run to completion + drop, `n` times, from a `StackPool`.
+pub struct CreatePool(swapctx::StackPool);
+
+impl CreatePool {
+    pub fn new() -> Self {
+        let pool = swapctx::StackPool::new(swapctx::Stack::DEFAULT_SIZE, 4).expect("pool");
+        pool.prefill(1).expect("stack");
+        CreatePool(pool)
+    }
+}
+
+impl RoundTrip for CreatePool {
+    #[inline(never)]
+    fn round_trips(&mut self, n: u64) -> u64 {
+        let mut sum = 0;
+        for i in 0..n {
+            let stack = self.0.stack().expect("stack");
+            let mut co = swapctx::Coroutine::<u64, (), u64>::with_stack(stack, |_, x| x + 1);
+            if let swapctx::CoroutineResult::Return(v) = co.resume(i) {
+                sum += v;
+            }
+        }
+        sum
+    }
+}
+
+/// Create + run to completion + drop, `n` times, with corosensei reusing
+/// one stack.
+pub struct CreateCorosensei(Option<corosensei::stack::DefaultStack>);
+
+impl CreateCorosensei {
+    pub fn new() -> Self {
+        CreateCorosensei(Some(corosensei::stack::DefaultStack::default()))
+    }
+}
+
+impl RoundTrip for CreateCorosensei {
+    #[inline(never)]
+    fn round_trips(&mut self, n: u64) -> u64 {
+        let mut sum = 0;
+        for i in 0..n {
+            let stack = self.0.take().unwrap();
+            let mut co = corosensei::Coroutine::<u64, (), u64, _>::with_stack(stack, |_, x| x + 1);
+            if let corosensei::CoroutineResult::Return(v) = co.resume(i) {
+                sum += v;
+            }
+            self.0 = Some(co.into_stack());
+        }
+        sum
+    }
+}

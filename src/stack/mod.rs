@@ -73,8 +73,6 @@ pub struct Stack {
     mapping: *mut u8,
     /// Length of the mapping, guard page included.
     len: usize,
-    /// Length of the guard region at the bottom.
-    guard: usize,
     /// How the guard region was made.
     kind: GuardKind,
     registration: Option<overflow::Registration>,
@@ -211,7 +209,6 @@ impl Stack {
         let mut stack = Stack {
             mapping: mapping.cast(),
             len,
-            guard,
             kind,
             registration: None,
             tools: crate::tools::StackId::default(),
@@ -252,23 +249,34 @@ impl Stack {
 
     /// One past the highest usable byte; 16-byte aligned. Stacks grow down
     /// from here.
+    #[inline]
     pub fn top(&self) -> *mut u8 {
         self.mapping.wrapping_add(self.len)
     }
 
     /// The lowest usable byte, just above the guard page.
+    #[inline]
     pub fn bottom(&self) -> *mut u8 {
-        self.mapping.wrapping_add(self.guard)
+        self.mapping.wrapping_add(Self::guard_len())
     }
 
     /// Usable bytes: `top() - bottom()`.
+    #[inline]
     pub fn size(&self) -> usize {
-        self.len - self.guard
+        self.len - Self::guard_len()
+    }
+
+    /// Every guard region is one page (`sizes` below): not stored, so that
+    /// a `Stack` is five words to move around.
+    #[inline]
+    fn guard_len() -> usize {
+        overflow::page_size()
     }
 
     /// The guard region below the usable stack, as `(start, length)`.
+    #[inline]
     pub fn guard(&self) -> (*const u8, usize) {
-        (self.mapping, self.guard)
+        (self.mapping, Self::guard_len())
     }
 
     /// How this stack's guard page was made.
