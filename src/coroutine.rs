@@ -396,11 +396,18 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     }
 
     /// Makes sure nothing of the closure is left on the stack: drops a
-    /// fresh closure in place, unwinds a suspended one.
+    /// fresh closure, unwinds a suspended one.
+    #[inline]
     fn finish(&mut self) {
         if self.state != State::Live {
             return;
         }
+        self.finish_live();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn finish_live(&mut self) {
         if self.is_fresh() {
             self.state = State::Returned;
             // SAFETY: the coroutine is fresh: its entry, given UNWIND as its
@@ -468,6 +475,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
 }
 
 impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
+    #[inline]
     fn drop(&mut self) {
         self.finish();
         // SAFETY: dropped exactly once, here; nothing runs on it any more.

@@ -69,10 +69,12 @@ use crate::overflow;
 /// # Ok::<(), swapctx::Error>(())
 /// ```
 pub struct Stack {
-    /// Start of the mapping: the guard page.
-    mapping: *mut u8,
-    /// Length of the mapping, guard page included.
-    len: usize,
+    /// The lowest usable byte; the guard page is the page below it, and
+    /// the mapping starts there. (Bounds, not mapping and length, so that
+    /// the accessors on the hot path of coroutine creation are plain loads.)
+    bottom: *mut u8,
+    /// One past the highest usable byte: the end of the mapping.
+    top: *mut u8,
     /// How the guard region was made.
     kind: GuardKind,
     registration: Option<overflow::Registration>,
@@ -207,8 +209,8 @@ impl Stack {
         }
         // Own the mapping first, so that any failure below unmaps it.
         let mut stack = Stack {
-            mapping: mapping.cast(),
-            len,
+            bottom: mapping.cast::<u8>().wrapping_add(guard),
+            top: mapping.cast::<u8>().wrapping_add(len),
             kind,
             registration: None,
             tools: crate::tools::StackId::default(),
@@ -216,15 +218,15 @@ impl Stack {
         };
         // SAFETY: the first `guard` bytes of our own fresh mapping, which
         // nothing uses yet (a failed in-place attempt leaves it as it was).
-        stack.kind = match unsafe { guard::install(stack.mapping, guard, kind) } {
+        stack.kind = match unsafe { guard::install(stack.mapping(), guard, kind) } {
             Err(Error::GuardPage { errno }) if fallback && errno == libc::EINVAL => {
                 // SAFETY: as above.
-                unsafe { guard::install(stack.mapping, guard, GuardKind::Mprotect)? }
+                unsafe { guard::install(stack.mapping(), guard, GuardKind::Mprotect)? }
             }
             other => other?,
         };
         stack.registration = Some(overflow::register(
-            stack.mapping as usize,
+            stack.mapping() as usize,
             stack.bottom() as usize,
             stack.top() as usize,
         ));
@@ -251,19 +253,19 @@ impl Stack {
     /// from here.
     #[inline]
     pub fn top(&self) -> *mut u8 {
-        self.mapping.wrapping_add(self.len)
+        self.top
     }
 
     /// The lowest usable byte, just above the guard page.
     #[inline]
     pub fn bottom(&self) -> *mut u8 {
-        self.mapping.wrapping_add(Self::guard_len())
+        self.bottom
     }
 
     /// Usable bytes: `top() - bottom()`.
     #[inline]
     pub fn size(&self) -> usize {
-        self.len - Self::guard_len()
+        self.top as usize - self.bottom as usize
     }
 
     /// Every guard region is one page (`sizes` below): not stored, so that
@@ -273,10 +275,16 @@ impl Stack {
         overflow::page_size()
     }
 
+    /// Start of the mapping: the guard page, right below `bottom`.
+    #[inline]
+    fn mapping(&self) -> *mut u8 {
+        self.bottom.wrapping_sub(Self::guard_len())
+    }
+
     /// The guard region below the usable stack, as `(start, length)`.
     #[inline]
     pub fn guard(&self) -> (*const u8, usize) {
-        (self.mapping, Self::guard_len())
+        (self.mapping(), Self::guard_len())
     }
 
     /// How this stack's guard page was made.
@@ -322,9 +330,11 @@ impl Stack {
         if let Some(reg) = self.registration.take() {
             overflow::unregister(reg);
         }
+        let mapping = self.mapping();
+        let len = self.top as usize - mapping as usize;
         // SAFETY: we own this mapping; nothing runs on a stack that is being
         // dropped (coroutines own their stack and finish or unwind first).
-        let rc = unsafe { libc::munmap(self.mapping.cast(), self.len) };
+        let rc = unsafe { libc::munmap(mapping.cast(), len) };
         if rc != 0 {
             // Unmapping a stack from the middle of a merged mapping (in-place
             // guards let neighbours merge) splits it, which the kernel
@@ -339,17 +349,10 @@ impl Drop for Stack {
     #[inline]
     fn drop(&mut self) {
         if self.pool.is_some() {
-            // Move everything into a Stack that the pool keeps (or unmaps).
-            // SAFETY: a bitwise copy of `self`. Of its fields only `pool`
-            // has drop glue (`registration` has none, the rest are Copy);
-            // it is overwritten below without being dropped, so the copy
-            // owns the link and `self` is left with nothing to release.
-            // (One copy, not a field-by-field rebuild: this is the hot path
-            // of every coroutine from a pool.)
-            let stack = unsafe { ptr::read(self) };
-            // SAFETY: see above: the old value now belongs to `stack`.
-            unsafe { ptr::write(&mut self.pool, None) };
-            pool::give_back(stack);
+            // SAFETY: a pooled stack, in its own Drop: `give_back` moves it
+            // into the pool (or unmaps it) and leaves `self` with nothing to
+            // release.
+            unsafe { pool::give_back(self) };
             return;
         }
         self.unmap();

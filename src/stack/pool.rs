@@ -22,6 +22,7 @@
 
 use core::cell::{Cell, UnsafeCell};
 use core::marker::PhantomData;
+use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -108,17 +109,52 @@ unsafe impl Sync for Shared {}
 
 /// Takes back a stack whose `Drop` found a pool link: keeps it idle, or
 /// unmaps it if the pool is full or gone.
+/// Takes the stack out of `*stack` (a pooled stack being dropped) and gives
+/// it back to its pool; leaves `*stack` without a pool link, so that what
+/// remains of it has nothing left to release.
+///
+/// # Safety
+/// `stack` must be a pooled stack in its `Drop`, never used again except to
+/// let its (now trivial) fields drop.
 #[inline]
-pub(super) fn give_back(mut stack: Stack) {
+pub(super) unsafe fn give_back(stack: &mut Stack) {
     crate::tools::stack_unmapped(stack.tools);
-    // SAFETY: `stack` holds an `Arc` of this `Shared`: it lives at least as
-    // long as `stack` is ours. Once `stack` is given away (to a list of a
-    // pool that is not closed, whose `StackPool` therefore still holds an
-    // `Arc`) or dropped, `shared` is not used again.
+    // SAFETY: `stack` holds an `Arc` of this `Shared`, alive while we use it.
     let shared: &Shared = unsafe { &*Arc::as_ptr(stack.pool.as_ref().expect("a pooled stack")) };
-    if shared.owner == thread_id() {
+    // The hot path: back on the pool's own thread, room left, nothing to
+    // release; the stack is moved straight into the idle list. Everything
+    // else is out of line, so this stays small.
+    if shared.owner == thread_id() && matches!(shared.release, Release::Never) {
         // SAFETY: we are on the pool's thread, and no other borrow of
         // `local` is live: the pool does not drop stacks while it holds one.
+        let local = unsafe { &mut *shared.local.get() };
+        if !local.closed && local.idle.len() < shared.max_idle {
+            // SAFETY: a bitwise move out of `*stack`; its `pool` link (the
+            // only field with drop glue) is overwritten without a drop, so
+            // the copy in the list owns it.
+            unsafe {
+                local.idle.push(ptr::read(stack));
+                ptr::write(&mut stack.pool, None);
+            }
+            return;
+        }
+    }
+    // SAFETY: as above: the moved-out value owns the link from now on.
+    let owned = unsafe { ptr::read(stack) };
+    // SAFETY: as above.
+    unsafe { ptr::write(&mut stack.pool, None) };
+    give_back_slow(owned);
+}
+
+/// The rest of [`give_back`]: another thread, a release policy, a full or
+/// closed pool.
+#[cold]
+#[inline(never)]
+fn give_back_slow(mut stack: Stack) {
+    // SAFETY: as in `give_back`.
+    let shared: &Shared = unsafe { &*Arc::as_ptr(stack.pool.as_ref().expect("a pooled stack")) };
+    if shared.owner == thread_id() {
+        // SAFETY: as in `give_back`.
         let local = unsafe { &mut *shared.local.get() };
         if !local.closed && local.idle.len() < shared.max_idle {
             if shared.releases(local.idle.len()) {
