@@ -1,6 +1,6 @@
 //! Chapter 5: guard pages, and what an overflow looks like.
 //!
-//! A coroutine's stack is an `mmap`'d region with one `PROT_NONE` page
+//! A coroutine's stack is an `mmap`'d region with one no-access page
 //! below it. This example prints that layout, then overflows a small stack
 //! on purpose. The overflow kills the process that has it, so the example
 //! runs it in a child: it starts itself again (`current_exe`) with the
@@ -59,7 +59,7 @@ fn main() -> Result<(), swapctx::Error> {
         stack.bottom(),
         stack.size()
     );
-    println!("  guard    {guard:p}   {guard_len} bytes, PROT_NONE");
+    println!("  guard    {guard:p}   {guard_len} bytes, no access");
     println!(
         "  the guard page ends exactly at bottom(): {}",
         guard as usize + guard_len == stack.bottom() as usize

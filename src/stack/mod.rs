@@ -115,7 +115,7 @@ impl Stack {
     ///
     /// What a stack costs is the pages it touches (one 4 KiB page for a
     /// coroutine that suspends after using under a page; see
-    /// `docs/scale.md`), plus its share of a page-table page: the kernel
+    /// BENCHMARKS.md), plus its share of a page-table page: the kernel
     /// needs one 4 KiB page-table page for every 2 MiB of address space
     /// that has a touched page. Stacks of 256 KiB share one between eight,
     /// 512 bytes each; 1 MiB stacks (corosensei's default) would need 2 KiB

@@ -199,7 +199,7 @@ impl Shared {
 /// most `max_idle` of them.
 ///
 /// Creating a coroutine from a pool costs no system call once the pool has
-/// warmed up: see `docs/scale.md` for the numbers (create + run + drop is
+/// warmed up: see BENCHMARKS.md for the numbers (create + run + drop is
 /// about as fast as reusing a stack by hand with
 /// [`Coroutine::into_stack`](crate::Coroutine::into_stack), a hundred times
 /// faster than mapping a fresh stack).
