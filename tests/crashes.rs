@@ -19,48 +19,14 @@
 
 use std::ffi::c_void;
 use std::hint::black_box;
-use std::io::Read;
-use std::os::fd::FromRawFd;
 
 use swapctx::raw::{self, Context};
 use swapctx::{Coroutine, Error, GuardKind, Stack, Yielder};
 
-/// How a child ended, and what it wrote to stdout and stderr.
-struct Outcome {
-    output: String,
-    signal: Option<i32>,
-    exit: Option<i32>,
-}
+#[path = "common/child.rs"]
+mod child;
 
-fn in_child(body: fn()) -> Outcome {
-    let mut fds = [0; 2];
-    // SAFETY: pipe/fork/dup2/_exit/waitpid on fds we own; the child only
-    // runs `body` and exits, the process is single-threaded when it forks.
-    unsafe {
-        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
-        let pid = libc::fork();
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            libc::close(fds[0]);
-            libc::dup2(fds[1], 1);
-            libc::dup2(fds[1], 2);
-            body();
-            libc::_exit(0);
-        }
-        libc::close(fds[1]);
-        let mut output = String::new();
-        std::fs::File::from_raw_fd(fds[0])
-            .read_to_string(&mut output)
-            .unwrap();
-        let mut status = 0;
-        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-        Outcome {
-            output,
-            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
-            exit: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        }
-    }
-}
+use child::{in_child, Outcome};
 
 /// Prints the stack's bounds the way the overflow message does.
 fn announce(stack: &Stack) {
