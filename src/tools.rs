@@ -35,8 +35,8 @@ pub(crate) fn stack_unmapped(_id: StackId) {
 
 /// True when the program runs under Valgrind (and the `valgrind` feature
 /// is on). Valgrind emulates only the default floating-point control modes,
-/// so tests of the FP control words use the defaults there.
-#[allow(dead_code)]
+/// so tests of the FP control words use the defaults there; and it cannot
+/// live with in-place guard pages (`stack::guard`).
 pub(crate) fn running_on_valgrind() -> bool {
     #[cfg(feature = "valgrind")]
     {

@@ -96,6 +96,12 @@ fn detect() -> u8 {
     if std::env::var_os("SWAPCTX_GUARD").is_some_and(|v| v == "mprotect") {
         return FORCED_OFF;
     }
+    // Valgrind passes the advice to the kernel but does not know that the
+    // page now faults: it reads client memory itself (leak checks, stack
+    // scans) and dies on the guard. Its own `mprotect` tracking is fine.
+    if under_valgrind() {
+        return UNSUPPORTED;
+    }
     let page = crate::overflow::page_size();
     // SAFETY: a fresh one-page anonymous mapping, checked, and unmapped
     // below; nothing else knows of it.
@@ -122,6 +128,14 @@ fn detect() -> u8 {
     }
 }
 
+/// True under Valgrind: its client request where the `valgrind` feature is
+/// on, else the preload library it injects into every program it runs.
+fn under_valgrind() -> bool {
+    crate::tools::running_on_valgrind()
+        || std::env::var_os("LD_PRELOAD")
+            .is_some_and(|v| v.to_str().is_some_and(|s| s.contains("vgpreload")))
+}
+
 /// True if reading `page` faults: `access` gets `EFAULT` copying its path.
 ///
 /// # Safety
@@ -135,7 +149,8 @@ unsafe fn really_guarded(page: *const u8) -> bool {
 
 /// Installs a guard of `kind` on `[start, start + len)` and says which kind
 /// it made. [`GuardKind::Madvise`] is made exactly, or fails with `EINVAL`
-/// where the kernel cannot (and the process then remembers that).
+/// where the kernel cannot (and the process then remembers that) or under
+/// Valgrind.
 ///
 /// # Safety
 /// `[start, start + len)` must be page-aligned, part of a fresh anonymous
@@ -144,7 +159,8 @@ pub(super) unsafe fn install(start: *mut u8, len: usize, kind: GuardKind) -> Res
     debug_assert_eq!(start as usize % crate::overflow::page_size(), 0);
     match kind {
         GuardKind::Madvise => {
-            if SUPPORT.load(Ordering::Relaxed) == UNSUPPORTED {
+            // Unsupported here, or under Valgrind (see `detect`).
+            if SUPPORT.load(Ordering::Relaxed) == UNSUPPORTED || under_valgrind() {
                 return Err(Error::GuardPage {
                     errno: libc::EINVAL,
                 });
@@ -224,6 +240,12 @@ mod tests {
                 );
                 assert_eq!(GuardKind::preferred(), GuardKind::Mprotect);
             }
+        }
+        if under_valgrind() {
+            // Valgrind checks a system call's path argument by reading it
+            // itself, and dies on the guard page: the probe below cannot run
+            // there (tests/crashes.rs checks the faults, natively).
+            return;
         }
         for stack in [Some(&mprotect), Some(&preferred), in_place.as_ref().ok()]
             .into_iter()
