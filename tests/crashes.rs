@@ -274,6 +274,15 @@ fn raw_entry_returns() {
     }
 }
 
+/// `Ok` if the child was killed by `sig`, else the error the checks report.
+fn died_by(o: &Outcome, sig: i32, name: &str) -> Result<(), String> {
+    if o.signal == Some(sig) {
+        Ok(())
+    } else {
+        Err(format!("expected {name}"))
+    }
+}
+
 /// The `start..end` bounds the child announced.
 fn announced(output: &str) -> (String, String) {
     let line = output
@@ -302,9 +311,7 @@ fn check(name: &str, body: fn(), verify: fn(&Outcome) -> Result<(), String>) -> 
 }
 
 fn overflow_reported(o: &Outcome) -> Result<(), String> {
-    if o.signal != Some(libc::SIGABRT) {
-        return Err("expected SIGABRT".into());
-    }
+    died_by(o, libc::SIGABRT, "SIGABRT")?;
     let (bottom, top) = announced(&o.output);
     let line = o
         .output
@@ -360,9 +367,7 @@ fn main() {
             "a_thread_overflow_still_gets_rusts_report",
             thread_overflow_after_swapctx,
             |o| {
-                if o.signal != Some(libc::SIGABRT) {
-                    return Err("expected SIGABRT".into());
-                }
+                died_by(o, libc::SIGABRT, "SIGABRT")?;
                 let report = o
                     .output
                     .lines()
@@ -380,9 +385,7 @@ fn main() {
             "a_fault_elsewhere_is_left_to_the_default_action",
             fault_elsewhere,
             |o| {
-                if o.signal != Some(libc::SIGSEGV) {
-                    return Err("expected SIGSEGV".into());
-                }
+                died_by(o, libc::SIGSEGV, "SIGSEGV")?;
                 if o.output.contains("swapctx:") {
                     return Err("swapctx claimed a fault that is not an overflow".into());
                 }
@@ -393,9 +396,7 @@ fn main() {
             "a_raw_entry_that_returns_aborts_with_a_message",
             raw_entry_returns,
             |o| {
-                if o.signal != Some(libc::SIGABRT) {
-                    return Err("expected SIGABRT".into());
-                }
+                died_by(o, libc::SIGABRT, "SIGABRT")?;
                 if !o.output.contains("swapctx: the entry function at 0x")
                     || !o.output.contains("returned")
                 {
