@@ -171,7 +171,7 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined x30              /* until sp = slots: no caller */
     BTI_J
-    ldp     x9, x1, [sp], #16       /* entry; arg 2: the data pointer; sp = slots */
+    ldp     x16, x1, [sp], #16      /* entry (x16: see below); arg 2: the data pointer; sp = slots */
     /*
      * From here on an unwinder steps onto the resumer's stack (see the
      * x86_64 file). The resumer's saved sp L is in slots.link = [sp]:
@@ -187,8 +187,18 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_offset x30, -32
     .cfi_offset x29, -16
     .cfi_offset x19, -8
-    blr     x9                      /* entry(value, data): never returns */
-    brk     #0                      /* if it does: trap, never run on */
+    /*
+     * Enter the entry function as if called from here, but with a plain
+     * branch: `blr` would push a return-stack entry that is never popped
+     * (the entry ends in a switch whose `ret` goes back into `resume`),
+     * and that `ret` would be predicted to come back here. Setting x30 by
+     * hand keeps the return-stack predictor paired with `resume`'s `bl`.
+     * x16 so that a `bti c` landing pad accepts the `br`.
+     */
+    adr     x30, 1f                 /* the return address an unwinder sees */
+    br      x16                     /* entry(value, data): never returns */
+    nop                             /* x30 - 4 is looked up: this row. Never run */
+1:  brk     #0                      /* if the entry returns: trap */
     .cfi_endproc
 FUNC_END(SYM(coroutine_trampoline))
 

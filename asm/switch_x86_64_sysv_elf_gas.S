@@ -217,8 +217,27 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_offset %rip, -24
     .cfi_offset %rbx, -16
     .cfi_offset %rbp, -8
-    callq   *%rax                   /* entry(value, data): never returns */
-    ud2                             /* if it does: fault, never run on */
+    /*
+     * Enter the entry function as if called from here, but with a jump: a
+     * `call` would push a return-stack entry that is never popped (the
+     * entry ends in a switch whose `ret` goes back into `resume`), and
+     * that `ret` would then be predicted to come back here: one
+     * mispredicted return per coroutine. Pushing the return address by
+     * hand leaves the return-stack buffer paired with `resume`'s call.
+     */
+    leaq    1f(%rip), %rcx          /* the return address an unwinder sees */
+    pushq   %rcx                    /* rsp = slots - 8, as after a call */
+    /* Between the push and the jump, L is at [rsp + 8]. */
+    .cfi_escape 0x0f, 0x05, 0x77, 0x08, 0x06, 0x23, 0x18
+    jmpq    *%rax                   /* entry(value, data): never returns */
+    /*
+     * The pushed return address is 1f; an unwinder looks up the row of the
+     * byte before it, this nop's, where rsp = slots again (it has popped
+     * the return address): back to CFA = [rsp] + 24. Never executed.
+     */
+    .cfi_escape 0x0f, 0x05, 0x77, 0x00, 0x06, 0x23, 0x18
+    nop
+1:  ud2                             /* if the entry returns: fault, never run on */
     .cfi_endproc
 FUNC_END(SYM(coroutine_trampoline))
 

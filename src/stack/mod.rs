@@ -35,7 +35,6 @@ mod limits;
 mod pool;
 
 use core::ptr;
-use std::sync::Arc;
 
 pub use guard::GuardKind;
 pub use pool::{Release, StackPool, StackPoolBuilder};
@@ -81,13 +80,13 @@ pub struct Stack {
     /// What Valgrind or ASan were told about this stack (see `tools`).
     tools: crate::tools::StackId,
     /// The pool to give the stack back to when it is dropped.
-    pool: Option<Arc<pool::Shared>>,
+    pool: Option<pool::PoolLink>,
 }
 
 // SAFETY: a Stack owns its mapping outright; nothing in it is tied to the
-// thread that made it. A pooled stack's link is an `Arc` of a `Shared`,
-// which is `Sync` (its thread-bound part is only touched on the pool's own
-// thread, see `pool.rs`).
+// thread that made it. A pooled stack's link is a counted reference to a
+// `Shared`, which is `Sync` (its thread-bound part is only touched on the
+// pool's own thread, see `pool.rs`).
 unsafe impl Send for Stack {}
 // SAFETY: `&Stack` only reads the bounds.
 unsafe impl Sync for Stack {}
@@ -345,13 +344,23 @@ impl Stack {
     }
 }
 
+// `Stack`'s own `Drop` releases everything: its fields have no drop glue,
+// which is what lets `give_back` move a stack out of `&mut self` bitwise.
+const _: () = assert!(!core::mem::needs_drop::<(
+    *mut u8,
+    GuardKind,
+    Option<overflow::Registration>,
+    crate::tools::StackId,
+    Option<pool::PoolLink>,
+)>());
+
 impl Drop for Stack {
     #[inline]
     fn drop(&mut self) {
         if self.pool.is_some() {
             // SAFETY: a pooled stack, in its own Drop: `give_back` moves it
-            // into the pool (or unmaps it) and leaves `self` with nothing to
-            // release.
+            // into the pool (or unmaps it); what is left of `self` owns
+            // nothing (no field has drop glue).
             unsafe { pool::give_back(self) };
             return;
         }

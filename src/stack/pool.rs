@@ -78,8 +78,24 @@ fn thread_id() -> usize {
 /// What the pool's own thread keeps.
 struct Local {
     idle: Vec<Stack>,
+    /// The hot path of [`give_back`] may push while `idle.len()` is below
+    /// this: `min(max_idle, idle.capacity())` while the pool is open and
+    /// keeps pages ([`Release::Never`]), 0 otherwise. One comparison then
+    /// covers "open", "room left", "no release" and "no reallocation".
+    fast_limit: usize,
     /// Set by the pool's `Drop`: stacks that come back are unmapped.
     closed: bool,
+}
+
+impl Local {
+    /// Recomputes `fast_limit` after `idle`'s capacity or `closed` changed.
+    fn update_fast_limit(&mut self, shared_max_idle: usize, release: Release) {
+        self.fast_limit = if self.closed || release != Release::Never {
+            0
+        } else {
+            shared_max_idle.min(self.idle.capacity())
+        };
+    }
 }
 
 /// What stacks dropped on other threads go through.
@@ -107,52 +123,90 @@ pub(crate) struct Shared {
 // other field is immutable, atomic or behind the mutex.
 unsafe impl Sync for Shared {}
 
-/// Takes back a stack whose `Drop` found a pool link: keeps it idle, or
-/// unmaps it if the pool is full or gone.
-/// Takes the stack out of `*stack` (a pooled stack being dropped) and gives
-/// it back to its pool; leaves `*stack` without a pool link, so that what
-/// remains of it has nothing left to release.
+/// A pooled stack's counted link to its pool: one strong count of an
+/// `Arc<Shared>`, held as a plain pointer. It has no drop glue, so that a
+/// `Stack` has none either: giving a stack back is a bitwise move into the
+/// idle list, with nothing to fix up in the value left behind. The count
+/// is given back by [`PoolLink::release`], which only `Stack`'s `Drop` (on
+/// the way to unmapping) and the pool itself call.
+pub(crate) struct PoolLink(ptr::NonNull<Shared>);
+
+// SAFETY: a counted reference to a `Shared`, which is `Sync` (as is
+// `Arc<Shared>`, which this stands for).
+unsafe impl Send for PoolLink {}
+// SAFETY: as above; `&PoolLink` only lends `&Shared`.
+unsafe impl Sync for PoolLink {}
+
+impl PoolLink {
+    /// Takes a new count of `shared`.
+    fn new(shared: &Arc<Shared>) -> PoolLink {
+        let raw = Arc::into_raw(Arc::clone(shared));
+        // SAFETY: `Arc::into_raw` never returns null.
+        PoolLink(unsafe { ptr::NonNull::new_unchecked(raw.cast_mut()) })
+    }
+
+    #[inline]
+    fn shared(&self) -> &Shared {
+        // SAFETY: we hold a count, so the `Shared` is alive while `self` is.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Gives the count back; may free the pool's shared part.
+    pub(super) fn release(self) {
+        // SAFETY: the count taken by `new`, given back exactly once (`self`
+        // is consumed and has no other way to drop).
+        drop(unsafe { Arc::from_raw(self.0.as_ptr().cast_const()) });
+    }
+}
+
+/// Gives a pooled stack that is being dropped back to its pool: moves
+/// `*stack` bitwise into the idle list, or, off the hot path, hands it to
+/// [`give_back_slow`]. Either way `*stack` is no longer owned afterwards:
+/// its fields have no drop glue, and the caller must not use it again.
 ///
 /// # Safety
-/// `stack` must be a pooled stack in its `Drop`, never used again except to
-/// let its (now trivial) fields drop.
+/// `stack` must be a pooled stack in its `Drop`.
 #[inline]
 pub(super) unsafe fn give_back(stack: &mut Stack) {
     crate::tools::stack_unmapped(stack.tools);
-    // SAFETY: `stack` holds an `Arc` of this `Shared`, alive while we use it.
-    let shared: &Shared = unsafe { &*Arc::as_ptr(stack.pool.as_ref().expect("a pooled stack")) };
-    // The hot path: back on the pool's own thread, room left, nothing to
-    // release; the stack is moved straight into the idle list. Everything
-    // else is out of line, so this stays small.
-    if shared.owner == thread_id() && matches!(shared.release, Release::Never) {
+    let Some(link) = &stack.pool else {
+        unreachable!("give_back on a stack without a pool")
+    };
+    let shared = link.shared();
+    // The hot path: back on the pool's own thread, below the fast limit
+    // (open, room left without reallocating, nothing to release).
+    if shared.owner == thread_id() {
         // SAFETY: we are on the pool's thread, and no other borrow of
         // `local` is live: the pool does not drop stacks while it holds one.
         let local = unsafe { &mut *shared.local.get() };
-        if !local.closed && local.idle.len() < shared.max_idle {
-            // SAFETY: a bitwise move out of `*stack`; its `pool` link (the
-            // only field with drop glue) is overwritten without a drop, so
-            // the copy in the list owns it.
+        let len = local.idle.len();
+        if len < local.fast_limit {
+            // SAFETY: `len < fast_limit <= capacity`, so slot `len` is
+            // spare capacity; the bitwise copy becomes the owner (the
+            // original is not dropped again, see above).
             unsafe {
-                local.idle.push(ptr::read(stack));
-                ptr::write(&mut stack.pool, None);
+                local.idle.as_mut_ptr().add(len).write(ptr::read(stack));
+                local.idle.set_len(len + 1);
             }
             return;
         }
     }
-    // SAFETY: as above: the moved-out value owns the link from now on.
-    let owned = unsafe { ptr::read(stack) };
-    // SAFETY: as above.
-    unsafe { ptr::write(&mut stack.pool, None) };
-    give_back_slow(owned);
+    // SAFETY: as above: the copy owns the stack from now on.
+    give_back_slow(unsafe { ptr::read(stack) });
 }
 
 /// The rest of [`give_back`]: another thread, a release policy, a full or
-/// closed pool.
+/// closed pool, an idle list that must grow.
 #[cold]
 #[inline(never)]
-fn give_back_slow(mut stack: Stack) {
-    // SAFETY: as in `give_back`.
-    let shared: &Shared = unsafe { &*Arc::as_ptr(stack.pool.as_ref().expect("a pooled stack")) };
+fn give_back_slow(stack: Stack) {
+    let Some(link) = &stack.pool else {
+        unreachable!("give_back on a stack without a pool")
+    };
+    // SAFETY: the link's count keeps `shared` alive until `unmap_pooled`
+    // gives it up, after the last use below (a stack moved into a list
+    // keeps its count there).
+    let shared: &Shared = unsafe { &*link.0.as_ptr() };
     if shared.owner == thread_id() {
         // SAFETY: as in `give_back`.
         let local = unsafe { &mut *shared.local.get() };
@@ -161,6 +215,7 @@ fn give_back_slow(mut stack: Stack) {
                 stack.release_pages();
             }
             local.idle.push(stack);
+            local.update_fast_limit(shared.max_idle, shared.release);
             return;
         }
     } else {
@@ -176,9 +231,19 @@ fn give_back_slow(mut stack: Stack) {
             return;
         }
     }
-    // Full or closed: unmap. Dropping the link may free `shared`.
-    stack.pool = None;
+    // Full or closed.
+    unmap_pooled(stack);
+}
+
+/// Unmaps a pooled stack instead of giving it back, then gives up its link
+/// (which may free the pool's shared part, so only after the stack is
+/// gone).
+fn unmap_pooled(mut stack: Stack) {
+    let link = stack.pool.take();
     drop(stack);
+    if let Some(link) = link {
+        link.release();
+    }
 }
 
 impl Shared {
@@ -298,9 +363,14 @@ impl StackPoolBuilder {
         Ok(StackPool {
             shared: Arc::new(Shared {
                 owner,
-                local: UnsafeCell::new(Local {
-                    idle: Vec::with_capacity(self.max_idle.min(1024)),
-                    closed: false,
+                local: UnsafeCell::new({
+                    let mut local = Local {
+                        idle: Vec::with_capacity(self.max_idle.min(1024)),
+                        fast_limit: 0,
+                        closed: false,
+                    };
+                    local.update_fast_limit(self.max_idle, self.release);
+                    local
                 }),
                 remote: Mutex::new(Remote {
                     idle: Vec::new(),
@@ -417,10 +487,9 @@ impl StackPool {
                     excess.push(stack);
                 }
             }
+            local.update_fast_limit(self.shared.max_idle, self.shared.release);
         }
-        for mut stack in excess {
-            drop(stack.pool.take()); // so that it is unmapped, not given back
-        }
+        excess.into_iter().for_each(unmap_pooled);
     }
 
     #[cold]
@@ -429,7 +498,7 @@ impl StackPool {
             Some(kind) => Stack::new_with(self.shared.size, kind)?,
             None => Stack::new(self.shared.size)?,
         };
-        stack.pool = Some(Arc::clone(&self.shared));
+        stack.pool = Some(PoolLink::new(&self.shared));
         Ok(stack)
     }
 
@@ -480,6 +549,7 @@ impl Drop for StackPool {
             // SAFETY: as in `pop`; the borrow ends before the stacks drop.
             let local = unsafe { &mut *self.shared.local.get() };
             local.closed = true;
+            local.fast_limit = 0;
             core::mem::take(&mut local.idle)
         };
         let remote = {
