@@ -277,7 +277,10 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             + mem::align_of::<F>()
             + 2 * Context::INITIAL_FRAME_SIZE
             + arch::COROUTINE_INIT_SIZE;
-        if need > stack.size() / 2 {
+        // Every stack has at least `MIN_SIZE` bytes, so for the usual small
+        // closure this is decided at compile time, without reading the
+        // stack's size.
+        if need > Stack::MIN_SIZE / 2 && need > stack.size() / 2 {
             panic!(
                 "swapctx: a coroutine's closure of {} bytes does not fit a {}-byte stack; \
                  box what it captures or use a bigger stack",

@@ -20,7 +20,8 @@
 //! allocated 1024 at a time). Writers, who make and drop stacks, serialise
 //! on a mutex; both register and unregister are O(1) (a push at the head,
 //! an unlink through `prev`), so a million stacks cost a million cheap
-//! operations and 40 bytes each. Only the reader walks a chain: a fault's
+//! operations and a node of at most 64 bytes each (the node is also the
+//! stack's record, see `Stack`). Only the reader walks a chain: a fault's
 //! lookup, which at a million stacks visits about 250 nodes, once.
 //!
 //! A reader racing a writer on another thread may miss that thread's
@@ -33,6 +34,8 @@ use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
+
+use crate::stack::StackData;
 
 const BUCKETS: usize = 4096;
 const BUCKET_BITS: u32 = 12;
@@ -51,7 +54,14 @@ struct Node {
     next: AtomicPtr<Node>,
     /// The previous node in the bucket, null for the first; writers only.
     prev: AtomicPtr<Node>,
+    /// What the registered stack keeps out of line; the handler never
+    /// reads it (see `Stack`: the node is the stack's record, so that the
+    /// `Stack` handle itself is two words).
+    data: StackData,
 }
+
+// As the module documentation says.
+const _: () = assert!(core::mem::size_of::<Node>() <= 64);
 
 impl Node {
     const fn unused() -> Node {
@@ -61,6 +71,7 @@ impl Node {
             stack_hi: AtomicUsize::new(0),
             next: AtomicPtr::new(ptr::null_mut()),
             prev: AtomicPtr::new(ptr::null_mut()),
+            data: StackData::new(),
         }
     }
 }
@@ -98,6 +109,24 @@ pub(crate) struct Registration(ptr::NonNull<Node>);
 unsafe impl Send for Registration {}
 // SAFETY: as above; a shared registration offers no access at all.
 unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// The end of the registered guard page: the usable stack's lowest
+    /// address. Fixed while registered.
+    #[inline]
+    pub(crate) fn guard_hi(&self) -> usize {
+        // SAFETY: registrations point at leaked nodes.
+        unsafe { self.0.as_ref() }.guard_hi.load(Ordering::Relaxed)
+    }
+
+    /// The registered stack's out-of-line fields.
+    #[inline]
+    pub(crate) fn data(&self) -> &StackData {
+        // SAFETY: registrations point at leaked nodes, which live forever;
+        // the node is not reused before this registration is given back.
+        &unsafe { self.0.as_ref() }.data
+    }
+}
 
 /// Records that `[guard_lo, guard_hi)` is the guard page of the stack whose
 /// usable part ends at `stack_hi`, and makes sure the handler is installed.

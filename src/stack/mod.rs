@@ -35,6 +35,9 @@ mod limits;
 mod pool;
 
 use core::ptr;
+#[cfg(feature = "valgrind")]
+use core::sync::atomic::AtomicUsize;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
 pub use guard::GuardKind;
 pub use pool::{Release, StackPool, StackPoolBuilder};
@@ -68,28 +71,65 @@ use crate::overflow;
 /// # Ok::<(), swapctx::Error>(())
 /// ```
 pub struct Stack {
-    /// The lowest usable byte; the guard page is the page below it, and
-    /// the mapping starts there. (Bounds, not mapping and length, so that
-    /// the accessors on the hot path of coroutine creation are plain loads.)
-    bottom: *mut u8,
     /// One past the highest usable byte: the end of the mapping.
     top: *mut u8,
-    /// How the guard region was made.
-    kind: GuardKind,
-    registration: Option<overflow::Registration>,
-    /// What Valgrind or ASan were told about this stack (see `tools`).
-    tools: crate::tools::StackId,
-    /// The pool to give the stack back to when it is dropped.
-    pool: Option<pool::PoolLink>,
+    /// The guard page's entry in the overflow registry, which is also the
+    /// stack's record: the bottom (the guard page's end) and the
+    /// [`StackData`]. So a `Stack` is two words: it moves in registers, and
+    /// what the hot paths read (the top to lay out a coroutine, the pool
+    /// link to give the stack back) is one load away.
+    reg: overflow::Registration,
 }
 
-// SAFETY: a Stack owns its mapping outright; nothing in it is tied to the
-// thread that made it. A pooled stack's link is a counted reference to a
+/// The fields of a [`Stack`] that live in its record (the registry node of
+/// its guard page) rather than in the handle. Atomics only because the
+/// record is shared memory; every access is `Relaxed` and made by the
+/// stack's owner.
+pub(crate) struct StackData {
+    /// How the guard region was made: a [`GuardKind`] as `u8`.
+    kind: AtomicU8,
+    /// The pool to give the stack back to, or null: one strong count of an
+    /// `Arc` (see `pool.rs`).
+    pool: AtomicPtr<pool::Shared>,
+    /// What Valgrind was told about this stack (see `tools`).
+    #[cfg(feature = "valgrind")]
+    tools: AtomicUsize,
+}
+
+impl StackData {
+    pub(crate) const fn new() -> StackData {
+        StackData {
+            kind: AtomicU8::new(0),
+            pool: AtomicPtr::new(ptr::null_mut()),
+            #[cfg(feature = "valgrind")]
+            tools: AtomicUsize::new(0),
+        }
+    }
+
+    fn tools(&self) -> crate::tools::StackId {
+        crate::tools::StackId(
+            #[cfg(feature = "valgrind")]
+            self.tools.load(Ordering::Relaxed),
+        )
+    }
+
+    fn set_tools(&self, _id: crate::tools::StackId) {
+        #[cfg(feature = "valgrind")]
+        self.tools.store(_id.0, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: a Stack owns its mapping and its record outright; nothing in them
+// is tied to the thread that made it. A pooled stack's link counts a
 // `Shared`, which is `Sync` (its thread-bound part is only touched on the
 // pool's own thread, see `pool.rs`).
 unsafe impl Send for Stack {}
-// SAFETY: `&Stack` only reads the bounds.
+// SAFETY: `&Stack` only reads the bounds and the record.
 unsafe impl Sync for Stack {}
+
+// Two words, so that a `Stack` is passed and returned in registers.
+const _: () = assert!(core::mem::size_of::<Stack>() == 2 * core::mem::size_of::<usize>());
+const _: () = assert!(core::mem::size_of::<Option<Stack>>() == core::mem::size_of::<Stack>());
 
 impl core::fmt::Debug for Stack {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -97,8 +137,8 @@ impl core::fmt::Debug for Stack {
             .field("bottom", &self.bottom())
             .field("top", &self.top())
             .field("size", &self.size())
-            .field("guard_kind", &self.kind)
-            .field("pooled", &self.pool.is_some())
+            .field("guard_kind", &self.guard_kind())
+            .field("pooled", &self.is_pooled())
             .finish()
     }
 }
@@ -206,30 +246,32 @@ impl Stack {
         if mapping == libc::MAP_FAILED {
             return Err(limits::map_failed(len, last_errno()));
         }
-        // Own the mapping first, so that any failure below unmaps it.
-        let mut stack = Stack {
-            bottom: mapping.cast::<u8>().wrapping_add(guard),
-            top: mapping.cast::<u8>().wrapping_add(len),
-            kind,
-            registration: None,
-            tools: crate::tools::StackId::default(),
-            pool: None,
+        // Own the mapping (and its record) first, so that any failure below
+        // unmaps it. Registering the guard before it is installed is
+        // harmless: the handler only looks it up on a fault in it.
+        let top = mapping.cast::<u8>().wrapping_add(len);
+        let stack = Stack {
+            top,
+            reg: overflow::register(mapping as usize, mapping as usize + guard, top as usize),
         };
+        let data = stack.data();
+        data.kind.store(kind as u8, Ordering::Relaxed);
+        data.pool.store(ptr::null_mut(), Ordering::Relaxed);
+        data.set_tools(crate::tools::StackId::default());
         // SAFETY: the first `guard` bytes of our own fresh mapping, which
         // nothing uses yet (a failed in-place attempt leaves it as it was).
-        stack.kind = match unsafe { guard::install(stack.mapping(), guard, kind) } {
+        let kind = match unsafe { guard::install(stack.mapping(), guard, kind) } {
             Err(Error::GuardPage { errno }) if fallback && errno == libc::EINVAL => {
                 // SAFETY: as above.
                 unsafe { guard::install(stack.mapping(), guard, GuardKind::Mprotect)? }
             }
             other => other?,
         };
-        stack.registration = Some(overflow::register(
-            stack.mapping() as usize,
+        data.kind.store(kind as u8, Ordering::Relaxed);
+        data.set_tools(crate::tools::stack_mapped(
             stack.bottom() as usize,
             stack.top() as usize,
         ));
-        stack.tools = crate::tools::stack_mapped(stack.bottom() as usize, stack.top() as usize);
         Ok(stack)
     }
 
@@ -258,17 +300,22 @@ impl Stack {
     /// The lowest usable byte, just above the guard page.
     #[inline]
     pub fn bottom(&self) -> *mut u8 {
-        self.bottom
+        self.reg.guard_hi() as *mut u8
     }
 
     /// Usable bytes: `top() - bottom()`.
     #[inline]
     pub fn size(&self) -> usize {
-        self.top as usize - self.bottom as usize
+        self.top as usize - self.bottom() as usize
     }
 
-    /// Every guard region is one page (`sizes` below): not stored, so that
-    /// a `Stack` is five words to move around.
+    /// The stack's record (see the `reg` field).
+    #[inline]
+    pub(crate) fn data(&self) -> &StackData {
+        self.reg.data()
+    }
+
+    /// Every guard region is one page (`sizes` below): not stored.
     #[inline]
     fn guard_len() -> usize {
         overflow::page_size()
@@ -277,7 +324,7 @@ impl Stack {
     /// Start of the mapping: the guard page, right below `bottom`.
     #[inline]
     fn mapping(&self) -> *mut u8 {
-        self.bottom.wrapping_sub(Self::guard_len())
+        self.bottom().wrapping_sub(Self::guard_len())
     }
 
     /// The guard region below the usable stack, as `(start, length)`.
@@ -296,8 +343,13 @@ impl Stack {
     /// assert_eq!(stack.guard_kind(), GuardKind::preferred());
     /// # Ok::<(), swapctx::Error>(())
     /// ```
+    #[inline]
     pub fn guard_kind(&self) -> GuardKind {
-        self.kind
+        if self.data().kind.load(Ordering::Relaxed) == GuardKind::Mprotect as u8 {
+            GuardKind::Mprotect
+        } else {
+            GuardKind::Madvise
+        }
     }
 
     /// True if dropping this stack gives it back to a [`StackPool`].
@@ -309,8 +361,9 @@ impl Stack {
     /// assert!(!swapctx::Stack::new(64 * 1024)?.is_pooled());
     /// # Ok::<(), swapctx::Error>(())
     /// ```
+    #[inline]
     pub fn is_pooled(&self) -> bool {
-        self.pool.is_some()
+        !self.data().pool.load(Ordering::Relaxed).is_null()
     }
 
     /// Gives the usable pages back to the kernel (`MADV_DONTNEED`): they
@@ -322,15 +375,22 @@ impl Stack {
         unsafe { libc::madvise(self.bottom().cast(), self.size(), libc::MADV_DONTNEED) };
     }
 
-    /// Unmaps the stack (for a stack that is not, or no longer, pooled).
+    /// Unmaps the stack and gives its record back (for a stack that is
+    /// not, or no longer, pooled).
+    ///
+    /// # Safety
+    /// Only from `Drop`: the registration is moved out of `self`, which
+    /// must not be used afterwards.
     #[inline(never)]
-    fn unmap(&mut self) {
-        crate::tools::stack_unmapped(self.tools);
-        if let Some(reg) = self.registration.take() {
-            overflow::unregister(reg);
-        }
+    unsafe fn unmap(&mut self) {
+        crate::tools::stack_unmapped(self.data().tools());
+        // Read everything from the record before it is given back (another
+        // thread may reuse it at once).
         let mapping = self.mapping();
         let len = self.top as usize - mapping as usize;
+        let bottom = self.bottom();
+        // SAFETY: per the contract, `self.reg` is not used again.
+        overflow::unregister(unsafe { ptr::read(&self.reg) });
         // SAFETY: we own this mapping; nothing runs on a stack that is being
         // dropped (coroutines own their stack and finish or unwind first).
         let rc = unsafe { libc::munmap(mapping.cast(), len) };
@@ -339,32 +399,29 @@ impl Stack {
             // guards let neighbours merge) splits it, which the kernel
             // refuses at vm.max_map_count. Give the memory back at least;
             // the address range stays reserved.
-            self.release_pages();
+            // SAFETY: the usable part of our own mapping, on which nothing
+            // runs any more.
+            unsafe { libc::madvise(bottom.cast(), len - Self::guard_len(), libc::MADV_DONTNEED) };
         }
     }
 }
 
 // `Stack`'s own `Drop` releases everything: its fields have no drop glue,
 // which is what lets `give_back` move a stack out of `&mut self` bitwise.
-const _: () = assert!(!core::mem::needs_drop::<(
-    *mut u8,
-    GuardKind,
-    Option<overflow::Registration>,
-    crate::tools::StackId,
-    Option<pool::PoolLink>,
-)>());
+const _: () = assert!(!core::mem::needs_drop::<(*mut u8, overflow::Registration)>());
 
 impl Drop for Stack {
     #[inline]
     fn drop(&mut self) {
-        if self.pool.is_some() {
+        if self.is_pooled() {
             // SAFETY: a pooled stack, in its own Drop: `give_back` moves it
             // into the pool (or unmaps it); what is left of `self` owns
             // nothing (no field has drop glue).
             unsafe { pool::give_back(self) };
             return;
         }
-        self.unmap();
+        // SAFETY: in Drop; `self` is not used again.
+        unsafe { self.unmap() };
     }
 }
 

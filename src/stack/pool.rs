@@ -1,8 +1,9 @@
 //! [`StackPool`]: stacks that go back to a pool when dropped, to be handed
 //! out again without a system call.
 //!
-//! A pooled [`Stack`] carries an `Arc` link to the pool's shared part. Its
-//! `Drop` gives it back instead of unmapping it, so a coroutine made on a
+//! A pooled [`Stack`]'s record carries a counted link (one strong count of
+//! an `Arc`) to the pool's shared part. Its `Drop` gives it back instead of
+//! unmapping it, so a coroutine made on a
 //! pooled stack returns the stack whatever way it ends (returned, panicked,
 //! dropped while suspended: the coroutine unwinds its stack first and drops
 //! it last). Nothing in `coroutine.rs` knows about pools.
@@ -11,10 +12,11 @@
 //! - a `StackPool` belongs to the thread that made it (it is `!Send` and
 //!   `!Sync`, like a `Coroutine`), so its idle list is a plain `Vec` that
 //!   only that thread touches: handing out and taking back a stack is a
-//!   `pop` and a `push`, with no atomic instruction and no lock;
-//! - an idle stack keeps its `Arc` link, so the reference count does not
-//!   move on reuse either; the links form a cycle (pool → idle stacks →
-//!   pool) that the pool's `Drop` breaks by unmapping its idle stacks.
+//!   `pop` and a `push` of its two words, with no atomic read-modify-write
+//!   and no lock; the push checks one bound (`Local::fast_limit`);
+//! - an idle stack keeps its link, so the reference count does not move on
+//!   reuse either; the links form a cycle (pool → idle stacks → pool) that
+//!   the pool's `Drop` breaks by unmapping its idle stacks.
 //!
 //! A pooled stack may still be sent to and dropped on another thread
 //! (`Stack` is `Send`): it then goes into a second, locked list, which the
@@ -123,40 +125,31 @@ pub(crate) struct Shared {
 // other field is immutable, atomic or behind the mutex.
 unsafe impl Sync for Shared {}
 
-/// A pooled stack's counted link to its pool: one strong count of an
-/// `Arc<Shared>`, held as a plain pointer. It has no drop glue, so that a
-/// `Stack` has none either: giving a stack back is a bitwise move into the
-/// idle list, with nothing to fix up in the value left behind. The count
-/// is given back by [`PoolLink::release`], which only `Stack`'s `Drop` (on
-/// the way to unmapping) and the pool itself call.
-pub(crate) struct PoolLink(ptr::NonNull<Shared>);
+// A pooled stack's link to its pool is its record's `pool` field: one
+// strong count of an `Arc<Shared>`, held as a plain pointer. It has no drop
+// glue (nor has `Stack`), so giving a stack back is a bitwise move of its
+// two words into the idle list. The count is given back by `take_link`,
+// which only the unmapping paths below call.
 
-// SAFETY: a counted reference to a `Shared`, which is `Sync` (as is
-// `Arc<Shared>`, which this stands for).
-unsafe impl Send for PoolLink {}
-// SAFETY: as above; `&PoolLink` only lends `&Shared`.
-unsafe impl Sync for PoolLink {}
+/// The pool of a pooled stack, as a raw pointer (valid while the stack, or
+/// whatever holds its count, keeps it); null for a stack without one.
+#[inline]
+fn link(stack: &Stack) -> *const Shared {
+    stack.data().pool.load(Ordering::Relaxed)
+}
 
-impl PoolLink {
-    /// Takes a new count of `shared`.
-    fn new(shared: &Arc<Shared>) -> PoolLink {
-        let raw = Arc::into_raw(Arc::clone(shared));
-        // SAFETY: `Arc::into_raw` never returns null.
-        PoolLink(unsafe { ptr::NonNull::new_unchecked(raw.cast_mut()) })
-    }
+/// Makes `stack` a stack of `shared`'s pool, taking a count.
+fn set_link(stack: &Stack, shared: &Arc<Shared>) {
+    let raw = Arc::into_raw(Arc::clone(shared));
+    stack.data().pool.store(raw.cast_mut(), Ordering::Relaxed);
+}
 
-    #[inline]
-    fn shared(&self) -> &Shared {
-        // SAFETY: we hold a count, so the `Shared` is alive while `self` is.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// Gives the count back; may free the pool's shared part.
-    pub(super) fn release(self) {
-        // SAFETY: the count taken by `new`, given back exactly once (`self`
-        // is consumed and has no other way to drop).
-        drop(unsafe { Arc::from_raw(self.0.as_ptr().cast_const()) });
-    }
+/// Unlinks `stack` from its pool and hands over the count it held.
+fn take_link(stack: &Stack) -> Option<Arc<Shared>> {
+    let raw = stack.data().pool.swap(ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: a non-null link is a count taken by `set_link`, handed over
+    // exactly once (the field is null now).
+    (!raw.is_null()).then(|| unsafe { Arc::from_raw(raw.cast_const()) })
 }
 
 /// Gives a pooled stack that is being dropped back to its pool: moves
@@ -168,11 +161,11 @@ impl PoolLink {
 /// `stack` must be a pooled stack in its `Drop`.
 #[inline]
 pub(super) unsafe fn give_back(stack: &mut Stack) {
-    crate::tools::stack_unmapped(stack.tools);
-    let Some(link) = &stack.pool else {
-        unreachable!("give_back on a stack without a pool")
-    };
-    let shared = link.shared();
+    crate::tools::stack_unmapped(stack.data().tools());
+    // SAFETY: a pooled stack's link holds a count of its pool's `Shared`,
+    // which stays alive while we use it (the stack keeps the count, in the
+    // idle list or here).
+    let shared = unsafe { &*link(stack) };
     // The hot path: back on the pool's own thread, below the fast limit
     // (open, room left without reallocating, nothing to release).
     if shared.owner == thread_id() {
@@ -200,13 +193,10 @@ pub(super) unsafe fn give_back(stack: &mut Stack) {
 #[cold]
 #[inline(never)]
 fn give_back_slow(stack: Stack) {
-    let Some(link) = &stack.pool else {
-        unreachable!("give_back on a stack without a pool")
-    };
     // SAFETY: the link's count keeps `shared` alive until `unmap_pooled`
     // gives it up, after the last use below (a stack moved into a list
     // keeps its count there).
-    let shared: &Shared = unsafe { &*link.0.as_ptr() };
+    let shared: &Shared = unsafe { &*link(&stack) };
     if shared.owner == thread_id() {
         // SAFETY: as in `give_back`.
         let local = unsafe { &mut *shared.local.get() };
@@ -238,12 +228,10 @@ fn give_back_slow(stack: Stack) {
 /// Unmaps a pooled stack instead of giving it back, then gives up its link
 /// (which may free the pool's shared part, so only after the stack is
 /// gone).
-fn unmap_pooled(mut stack: Stack) {
-    let link = stack.pool.take();
+fn unmap_pooled(stack: Stack) {
+    let link = take_link(&stack);
     drop(stack);
-    if let Some(link) = link {
-        link.release();
-    }
+    drop(link);
 }
 
 impl Shared {
@@ -442,8 +430,11 @@ impl StackPool {
     /// ```
     #[inline]
     pub fn stack(&self) -> Result<Stack> {
-        if let Some(mut stack) = self.pop() {
-            stack.tools = crate::tools::stack_mapped(stack.bottom() as usize, stack.top() as usize);
+        if let Some(stack) = self.pop() {
+            stack.data().set_tools(crate::tools::stack_mapped(
+                stack.bottom() as usize,
+                stack.top() as usize,
+            ));
             return Ok(stack);
         }
         self.fresh()
@@ -494,11 +485,11 @@ impl StackPool {
 
     #[cold]
     fn fresh(&self) -> Result<Stack> {
-        let mut stack = match self.shared.guard {
+        let stack = match self.shared.guard {
             Some(kind) => Stack::new_with(self.shared.size, kind)?,
             None => Stack::new(self.shared.size)?,
         };
-        stack.pool = Some(PoolLink::new(&self.shared));
+        set_link(&stack, &self.shared);
         Ok(stack)
     }
 
@@ -587,6 +578,27 @@ mod tests {
         let rc = unsafe { libc::mincore(stack.bottom().cast(), stack.size(), vec.as_mut_ptr()) };
         assert_eq!(rc, 0);
         vec.iter().filter(|b| **b & 1 != 0).count()
+    }
+
+    #[test]
+    fn a_stack_is_two_words_and_its_record_starts_clean() {
+        assert_eq!(
+            core::mem::size_of::<Stack>(),
+            2 * core::mem::size_of::<usize>()
+        );
+        let pool = StackPool::new(Stack::MIN_SIZE, 1).unwrap();
+        let a = pool.stack().unwrap();
+        let b = pool.stack().unwrap();
+        assert!(a.is_pooled() && b.is_pooled());
+        drop(a); // kept idle
+        drop(b); // the pool is full: unmapped, its record freed for reuse
+        assert_eq!(pool.idle(), 1);
+        let fresh = Stack::new_with(Stack::MIN_SIZE, GuardKind::Mprotect).unwrap();
+        assert!(!fresh.is_pooled());
+        assert_eq!(fresh.guard_kind(), GuardKind::Mprotect);
+        assert_eq!(fresh.size(), Stack::MIN_SIZE);
+        drop(fresh); // unmapped, not given to the pool
+        assert_eq!(pool.idle(), 1);
     }
 
     #[test]
