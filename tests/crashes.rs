@@ -195,11 +195,13 @@ fn address_space_limit() {
 
 /// True under a user-mode emulator: an aarch64 or riscv64 build that reads
 /// an x86 host's /proc/cpuinfo (qemu-user passes the host's through).
+#[cfg(not(feature = "valgrind"))]
 fn emulated() -> bool {
     !cfg!(target_arch = "x86_64")
         && std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| c.contains("vendor_id"))
 }
 
+#[cfg(not(feature = "valgrind"))] // see the check that runs it
 fn map_count_limit() {
     let limit: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .unwrap()
