@@ -187,4 +187,84 @@ FUNC_BEGIN(SYM(trampoline))
     .cfi_endproc
 FUNC_END(SYM(trampoline))
 
+/*
+ * The coroutine layer (see the x86_64 file for the scheme). `resume`
+ * (src/arch/riscv64.rs) saves s0 and s1, which LLVM reserves (frame and
+ * base pointer) and so cannot be declared clobbered, and `call`s the stub
+ * below with a0 = the value, a1 = the coroutine's slots [link, this] and
+ * ra = its resume address. A suspended side's stack, at its saved sp:
+ *
+ *   resumer (in `resume`)          coroutine (in `suspend`)
+ *   sp+0   ra (into `resume`)      sp+0   resume address (label 2)
+ *   sp+8   unused                  sp+8   unused
+ *   sp+16  s0                      sp+16  s0
+ *   sp+24  s1                      sp+24  s1
+ *
+ * Return-address prediction: the psABI names ra (x1) and t0 (x5) link
+ * registers; a `jalr` that writes one pushes the return-address stack, one
+ * that jumps through one (and writes neither) pops it. `resume`'s `call`
+ * pushes, and the coroutine comes back with a `ret` through the ra it
+ * saved: a matching pop. Every other jump here goes through t1 (x6), which
+ * is no link register, so it leaves the return-address stack alone.
+ */
+FUNC_BEGIN(SYM(coroutine_enter))
+    .cfi_startproc
+    addi    sp, sp, -16
+    .cfi_def_cfa_offset 16
+    sd      ra, 0(sp)               /* save the resumer's resume address */
+    .cfi_offset ra, -16
+    sd      sp, 0(a1)               /* link = resumer's sp */
+    ld      sp, 8(a1)               /* load the coroutine's saved sp */
+    .cfi_undefined ra               /* (the rest is the coroutine's) */
+    ld      t1, 0(sp)               /* its resume address */
+    addi    sp, sp, 16              /* popped */
+    jr      t1                      /* resume it (a jump, not a return); a0 carries the value */
+    .cfi_endproc
+FUNC_END(SYM(coroutine_enter))
+
+/*
+ * A fresh coroutine's stack, as `init_coroutine` leaves it:
+ *
+ *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
+ *   slots - 24:  0 (padding)
+ *   slots - 16:  entry function
+ *   slots -  8:  data pointer
+ *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
+ *
+ * The stub above pops the first pair and jumps here with a0 = the value of
+ * the first resume and sp = slots - 16.
+ */
+FUNC_BEGIN(SYM(coroutine_trampoline))
+    .cfi_startproc
+    .cfi_undefined ra               /* until sp = slots: no caller */
+    ld      t1, 0(sp)               /* the entry function */
+    ld      a1, 8(sp)               /* arg 2: the data pointer */
+    addi    sp, sp, 16              /* sp = slots: 16-byte aligned */
+    /*
+     * From here on an unwinder steps onto the resumer's stack. Its saved
+     * sp L is in slots.link = [sp]: L+0 ra (into `resume`), L+8 unused,
+     * L+16 s0, L+24 s1, L+32 the resumer's sp as the compiler sees it
+     * around the asm. CFA = [sp] + 32:
+     *   0x0f DW_CFA_def_cfa_expression, 5 bytes:
+     *   0x72 0x00  DW_OP_breg2 (sp) + 0
+     *   0x06       DW_OP_deref          -> L
+     *   0x23 0x20  DW_OP_plus_uconst 32 -> L + 32
+     */
+    .cfi_escape 0x0f, 0x05, 0x72, 0x00, 0x06, 0x23, 0x20
+    .cfi_offset ra, -32
+    .cfi_offset s0, -16
+    .cfi_offset s1, -8
+    /*
+     * Enter the entry function as if called from here, but with a jump
+     * through t1: a `jalr ra` would push a return-address-stack entry that
+     * is never popped (the entry ends in a switch whose `ret` goes back
+     * into `resume`). ra is set by hand to the address an unwinder sees.
+     */
+    lla     ra, 1f                  /* the return address an unwinder sees */
+    jr      t1                      /* entry(value, data): never returns */
+    nop                             /* ra - 1 is looked up: this row. Never run */
+1:  unimp                           /* if the entry returns: trap */
+    .cfi_endproc
+FUNC_END(SYM(coroutine_trampoline))
+
 NOTE_GNU_STACK

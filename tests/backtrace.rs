@@ -1,9 +1,6 @@
 //! Backtraces walk from a coroutine's frames onto the stack of whoever
 //! resumed it (the CFI of the coroutine trampoline), and end cleanly.
-//!
-//! x86_64 and aarch64, whose coroutine trampolines carry that CFI; on
-//! riscv64 a coroutine's backtrace ends at its trampoline (README).
-#![cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+//! Every architecture's coroutine trampoline carries that CFI.
 
 use std::backtrace::Backtrace;
 

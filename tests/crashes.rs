@@ -212,6 +212,14 @@ fn map_count_limit() {
         println!("skipped: vm.max_map_count is {limit}, too many stacks to map in a test");
         return;
     }
+    // Under qemu-user the limit counts qemu's own mappings too, and qemu
+    // needs new ones to go on emulating: at the limit it may abort itself
+    // ("GSlice: failed to allocate"), whatever the program does. The
+    // native x86_64 run of this test is the one that tells.
+    if emulated() {
+        println!("skipped: under an emulator, which itself runs out of mappings at the limit");
+        return;
+    }
     println!("vm.max_map_count {limit}");
     // No allocation may need a new mapping near the limit: reserve first.
     let mut stacks = Vec::with_capacity(limit);
@@ -224,15 +232,6 @@ fn map_count_limit() {
     let made = stacks.len();
     match err {
         Error::MapCountLimit { limit: l } if l == limit => {}
-        // Under qemu-user, /proc/self/maps lists the guest's mappings and
-        // may not even open at the limit (qemu needs memory to emulate
-        // it), while the limit counts qemu's own: the limit cannot always
-        // be told from other ENOMEMs there. The generic message names it.
-        Error::GuardPage { errno } | Error::Map { errno, .. }
-            if errno == libc::ENOMEM && emulated() =>
-        {
-            println!("(under an emulator: a generic ENOMEM error)");
-        }
         other => {
             println!("after {made} stacks, expected Error::MapCountLimit, got {other:?}: {other}");
             std::process::exit(3);
@@ -489,7 +488,8 @@ fn main() {
                 if o.exit != Some(0) {
                     return Err("expected a normal exit".into());
                 }
-                if o.output.contains("skipped: ") {
+                if let Some(why) = o.output.lines().find(|l| l.starts_with("skipped: ")) {
+                    println!("  ({why})");
                     return Ok(());
                 }
                 let line = o

@@ -7,13 +7,6 @@
 //!   AddressSanitizer still catches a real use-after-free inside a
 //!   coroutine, and names the coroutine's frames.
 
-// On riscv64 the backtrace check is left out (see main), and with it the
-// only users of the functions below.
-#![cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    allow(dead_code, unused_imports)
-)]
-
 #[path = "common/child.rs"]
 mod child;
 
@@ -73,9 +66,7 @@ fn main() {
             Ok(())
         }),
     ));
-    // The trampolines with the CFI that leads to the resumer: x86_64 and
-    // aarch64 (on riscv64 a backtrace ends at the trampoline).
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    // The trampolines' CFI leads to the resumer.
     checks.push((
         "a_panic_backtrace_reaches_the_resumer",
         Box::new(|| {

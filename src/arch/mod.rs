@@ -56,73 +56,15 @@ extern "C" {
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_trampoline")]
     pub(crate) fn swapctx_trampoline();
 
-    /// The first code a fresh coroutine runs, on the architectures whose
-    /// coroutine switch is inline asm (never called directly).
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    /// The first code a fresh coroutine runs (never called directly).
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_coroutine_trampoline")]
     pub(crate) fn swapctx_coroutine_trampoline();
 
     /// The way into a coroutine, called from the inline asm of `resume`
     /// (never from Rust).
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_coroutine_enter")]
     pub(crate) fn swapctx_coroutine_enter();
 }
-
-/// The coroutine switch for architectures without an inline-asm one: the
-/// full C-ABI switch, with the same interface as x86_64's and aarch64's
-/// `init_coroutine`, `resume`, `suspend` and `finish`.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-mod generic_coroutine {
-    use super::{entry_returned, init_stack, swapctx_switch, FRAME_SIZE, TOP_RESERVED};
-
-    /// Bytes of a fresh coroutine's first frame, below its slots.
-    pub(crate) const COROUTINE_INIT_SIZE: usize = FRAME_SIZE;
-
-    /// # Safety
-    /// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable, and
-    /// the slots themselves (which `init_stack` zeroes).
-    pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
-        // SAFETY: per the contract; the frame goes right under the slots.
-        unsafe {
-            init_stack(
-                slots.add(TOP_RESERVED),
-                entry,
-                data,
-                entry_returned as *const () as usize,
-            )
-        }
-    }
-
-    /// # Safety
-    /// As `swapctx_switch`, loading `slots[1]` and saving into `slots[0]`.
-    #[inline(always)]
-    pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-        // SAFETY: per the contract.
-        unsafe { swapctx_switch(&mut (*slots)[0], (*slots)[1], value) }
-    }
-
-    /// # Safety
-    /// As `swapctx_switch`, loading `slots[0]` and saving into `slots[1]`.
-    #[inline(always)]
-    pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-        // SAFETY: per the contract.
-        unsafe { swapctx_switch(&mut (*slots)[1], (*slots)[0], value) }
-    }
-
-    /// # Safety
-    /// As `suspend`; nothing may resume the coroutine afterwards.
-    #[inline(always)]
-    pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
-        let mut gone = core::ptr::null_mut();
-        // SAFETY: per the contract; our saved stack pointer goes to a local
-        // that nothing reads.
-        unsafe { swapctx_switch(&mut gone, (*slots)[0], value) };
-        crate::fatal(format_args!("swapctx: a finished coroutine was resumed"))
-    }
-}
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-pub(crate) use self::generic_coroutine::*;
 
 #[cfg(test)]
 mod tests;

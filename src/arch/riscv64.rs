@@ -218,3 +218,138 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
         r
     }
 }
+
+// ---------------------------------------------------------------------------
+// The coroutine switch: inline asm, as on x86_64 and aarch64 (see
+// src/arch/x86_64.rs for the scheme, and the riscv64 `.S` file for the
+// frames and the return-address prediction). s0 and s1 cannot be asm
+// operands (LLVM's frame and base pointer), so they are saved by hand;
+// `call` into the switch and the coroutine's matching `ret` keep the
+// return-address stack balanced; the way into the coroutine is a jump
+// through t1 to its saved resume address. s2-s11 and fs0-fs11 are declared
+// clobbered, so the compiler saves those that are live.
+//
+// A suspended side's stack, at its saved stack pointer:
+//
+//   resumer (in `resume`)          coroutine (in `suspend`)
+//   sp+0   return address (ra)     sp+0   resume address (label 2)
+//   sp+8   unused                  sp+8   unused
+//   sp+16  s0                      sp+16  s0
+//   sp+24  s1                      sp+24  s1
+
+/// Bytes at a fresh coroutine's saved stack pointer, below its slots.
+pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
+
+/// Lays out a fresh coroutine under `slots` and returns its saved stack
+/// pointer. The first [`resume`] calls `entry(value, data)`.
+///
+/// # Safety
+/// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable.
+pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
+    debug_assert!(slots as usize % STACK_ALIGN == 0);
+    let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE).cast::<usize>();
+    // SAFETY: per the contract, these four words are ours to write.
+    unsafe {
+        sp.write(super::swapctx_coroutine_trampoline as *const () as usize);
+        sp.add(1).write(0);
+        sp.add(2).write(entry);
+        sp.add(3).write(data);
+    }
+    sp.cast()
+}
+
+/// Switches from the resumer into the coroutine whose slots are at `slots`
+/// (`[link, this]`); returns the value the coroutine passes back.
+///
+/// # Safety
+/// `this` must hold a suspended coroutine's stack pointer (from
+/// [`init_coroutine`] or [`suspend`]) on a live stack.
+#[inline(always)]
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract. sp, s0 and s1 are as they were when the
+    // coroutine switches back; every other register is declared clobbered.
+    unsafe {
+        core::arch::asm!(
+            "addi sp, sp, -16",
+            "sd s0, 0(sp)",                 // save s0 (fp) and s1 (not operands)
+            "sd s1, 8(sp)",
+            "call {enter}",                 // ra = our resume address; swapctx_coroutine_enter
+                                            // saves it and sp in link, loads `this`, jumps in
+            "ld s0, 0(sp)",                 // back: restore s0 and s1
+            "ld s1, 8(sp)",
+            "addi sp, sp, 16",
+            enter = sym super::swapctx_coroutine_enter,
+            in("a1") slots,
+            inout("a0") value => ret,
+            out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
+            out("s7") _, out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("fs0") _, out("fs1") _, out("fs2") _, out("fs3") _,
+            out("fs4") _, out("fs5") _, out("fs6") _, out("fs7") _,
+            out("fs8") _, out("fs9") _, out("fs10") _, out("fs11") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// Switches from the running coroutine back to its resumer; returns the
+/// value of the next resume.
+///
+/// # Safety
+/// Must run on the coroutine whose slots are at `slots`, with `link`
+/// holding its resumer, suspended in [`resume`].
+#[inline(always)]
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract; the mirror image of `resume`.
+    unsafe {
+        core::arch::asm!(
+            "addi sp, sp, -16",
+            "sd s0, 0(sp)",                 // save s0 and s1
+            "sd s1, 8(sp)",
+            "lla t1, 2f",                   // where we resume
+            "addi sp, sp, -16",
+            "sd t1, 0(sp)",                 // push it
+            "sd sp, 8(a1)",                 // this = our stack pointer
+            "ld sp, 0(a1)",                 // load the resumer's stack pointer
+            "ld ra, 0(sp)",                 // pop its return address
+            "addi sp, sp, 16",
+            "ret",                          // return into resume, matching its call
+            "2:",
+            "ld s0, 0(sp)",                 // resumed: restore s0 and s1
+            "ld s1, 8(sp)",
+            "addi sp, sp, 16",
+            in("a1") slots,
+            inout("a0") value => ret,
+            out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
+            out("s7") _, out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("fs0") _, out("fs1") _, out("fs2") _, out("fs3") _,
+            out("fs4") _, out("fs5") _, out("fs6") _, out("fs7") _,
+            out("fs8") _, out("fs9") _, out("fs10") _, out("fs11") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
+}
+
+/// The coroutine's last switch: back to its resumer, never to return.
+///
+/// # Safety
+/// As [`suspend`]; nothing may resume the coroutine afterwards.
+#[inline(always)]
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+    // SAFETY: per the contract: `link` holds the resumer, suspended in
+    // `resume`, which gets `value` in a0.
+    unsafe {
+        core::arch::asm!(
+            "ld sp, 0(a1)",                 // load the resumer's stack pointer
+            "ld ra, 0(sp)",                 // pop its return address
+            "addi sp, sp, 16",
+            "ret",                          // return into resume
+            in("a1") slots,
+            in("a0") value,
+            options(noreturn),
+        )
+    }
+}
