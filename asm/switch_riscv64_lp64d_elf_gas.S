@@ -209,15 +209,15 @@ FUNC_END(SYM(trampoline))
  */
 FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_startproc
-    addi    sp, sp, -16
+    addi    sp, sp, -16             /* room for ra (16: sp stays aligned) */
     .cfi_def_cfa_offset 16
     sd      ra, 0(sp)               /* save the resumer's resume address */
     .cfi_offset ra, -16
     sd      sp, 0(a1)               /* link = resumer's sp */
     ld      sp, 8(a1)               /* load the coroutine's saved sp */
     .cfi_undefined ra               /* (the rest is the coroutine's) */
-    ld      t1, 0(sp)               /* its resume address */
-    addi    sp, sp, 16              /* popped */
+    ld      t1, 0(sp)               /* restore its resume address */
+    addi    sp, sp, 16              /* and pop it */
     jr      t1                      /* resume it (a jump, not a return); a0 carries the value */
     .cfi_endproc
 FUNC_END(SYM(coroutine_enter))

@@ -271,14 +271,14 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
         core::arch::asm!(
-            "addi sp, sp, -16",
-            "sd s0, 0(sp)",                 // save s0 (fp) and s1 (not operands)
-            "sd s1, 8(sp)",
+            "addi sp, sp, -16",             // room for s0 and s1
+            "sd s0, 0(sp)",                 // save s0 (fp; not an operand)
+            "sd s1, 8(sp)",                 // save s1 (base pointer; not an operand)
             "call {enter}",                 // ra = our resume address; swapctx_coroutine_enter
                                             // saves it and sp in link, loads `this`, jumps in
-            "ld s0, 0(sp)",                 // back: restore s0 and s1
-            "ld s1, 8(sp)",
-            "addi sp, sp, 16",
+            "ld s0, 0(sp)",                 // back: restore s0
+            "ld s1, 8(sp)",                 // and s1
+            "addi sp, sp, 16",              // pop them
             enter = sym super::swapctx_coroutine_enter,
             in("a1") slots,
             inout("a0") value => ret,
@@ -305,21 +305,21 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         core::arch::asm!(
-            "addi sp, sp, -16",
-            "sd s0, 0(sp)",                 // save s0 and s1
-            "sd s1, 8(sp)",
+            "addi sp, sp, -16",             // room for s0 and s1
+            "sd s0, 0(sp)",                 // save s0
+            "sd s1, 8(sp)",                 // save s1
             "lla t1, 2f",                   // where we resume
-            "addi sp, sp, -16",
-            "sd t1, 0(sp)",                 // push it
+            "addi sp, sp, -16",             // room for it (16: sp stays aligned)
+            "sd t1, 0(sp)",                 // save it
             "sd sp, 8(a1)",                 // this = our stack pointer
             "ld sp, 0(a1)",                 // load the resumer's stack pointer
-            "ld ra, 0(sp)",                 // pop its return address
-            "addi sp, sp, 16",
+            "ld ra, 0(sp)",                 // restore its return address
+            "addi sp, sp, 16",              // and pop it
             "ret",                          // return into resume, matching its call
             "2:",
-            "ld s0, 0(sp)",                 // resumed: restore s0 and s1
-            "ld s1, 8(sp)",
-            "addi sp, sp, 16",
+            "ld s0, 0(sp)",                 // resumed: restore s0
+            "ld s1, 8(sp)",                 // and s1
+            "addi sp, sp, 16",              // pop them
             in("a1") slots,
             inout("a0") value => ret,
             out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
@@ -344,8 +344,8 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
     unsafe {
         core::arch::asm!(
             "ld sp, 0(a1)",                 // load the resumer's stack pointer
-            "ld ra, 0(sp)",                 // pop its return address
-            "addi sp, sp, 16",
+            "ld ra, 0(sp)",                 // restore its return address
+            "addi sp, sp, 16",              // and pop it
             "ret",                          // return into resume
             in("a1") slots,
             in("a0") value,
