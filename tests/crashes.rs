@@ -294,6 +294,32 @@ fn announced(output: &str) -> (String, String) {
     (a.to_string(), b.to_string())
 }
 
+/// The verdict on a child that ran into a kernel limit: it exited normally,
+/// and either printed why the check does not apply here ("skipped: ...",
+/// passed on), or printed the error on a line starting with `prefix`, naming
+/// each of `names` (the limit and what to do), and then `went_on`.
+fn limit_reported(o: &Outcome, prefix: &str, names: &[&str], went_on: &str) -> Result<(), String> {
+    if o.exit != Some(0) {
+        return Err("expected a normal exit".into());
+    }
+    if let Some(why) = o.output.lines().find(|l| l.starts_with("skipped: ")) {
+        println!("  ({why})");
+        return Ok(());
+    }
+    let line = o
+        .output
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .ok_or("no error")?;
+    if let Some(missing) = names.iter().find(|n| !line.contains(*n)) {
+        return Err(format!("the error does not name {missing}"));
+    }
+    if !o.output.contains(went_on) {
+        return Err(format!("the process did not go on (no {went_on:?})"));
+    }
+    Ok(())
+}
+
 fn check(name: &str, body: fn(), verify: fn(&Outcome) -> Result<(), String>) -> bool {
     let outcome = in_child(body);
     match verify(&outcome) {
@@ -457,25 +483,12 @@ fn main() {
             "rlimit_as_gives_an_error_that_names_it",
             address_space_limit,
             |o| {
-                if o.exit != Some(0) {
-                    return Err("expected a normal exit".into());
-                }
-                if o.output.contains("skipped: ") {
-                    println!("  (RLIMIT_AS is not enforced here)");
-                    return Ok(());
-                }
-                let line = o
-                    .output
-                    .lines()
-                    .find(|l| l.starts_with("refused: "))
-                    .ok_or("no error")?;
-                if !line.contains("RLIMIT_AS") || !line.contains("smaller stacks") {
-                    return Err("the error does not name RLIMIT_AS and what to do".into());
-                }
-                if !o.output.contains("still running") {
-                    return Err("the process did not go on".into());
-                }
-                Ok(())
+                limit_reported(
+                    o,
+                    "refused: ",
+                    &["RLIMIT_AS", "smaller stacks"],
+                    "still running",
+                )
             },
         ),
         // Not under Valgrind: 32,000 mappings overflow its own segment
@@ -484,27 +497,7 @@ fn main() {
         check(
             "vm_max_map_count_gives_an_error_that_names_it",
             map_count_limit,
-            |o| {
-                if o.exit != Some(0) {
-                    return Err("expected a normal exit".into());
-                }
-                if let Some(why) = o.output.lines().find(|l| l.starts_with("skipped: ")) {
-                    println!("  ({why})");
-                    return Ok(());
-                }
-                let line = o
-                    .output
-                    .lines()
-                    .find(|l| l.starts_with("made "))
-                    .ok_or("no error")?;
-                if !line.contains("vm.max_map_count") || !line.contains("StackPool") {
-                    return Err("the error does not name vm.max_map_count and what to do".into());
-                }
-                if !o.output.contains("room again") {
-                    return Err("no room after dropping stacks".into());
-                }
-                Ok(())
-            },
+            |o| limit_reported(o, "made ", &["vm.max_map_count", "StackPool"], "room again"),
         ),
     ];
     let passed = results.iter().filter(|r| **r).count();

@@ -197,16 +197,9 @@ pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
 /// # Safety
 /// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable.
 pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
-    debug_assert!(slots as usize % STACK_ALIGN == 0);
-    let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE).cast::<usize>();
-    // SAFETY: per the contract, these four words are ours to write.
-    unsafe {
-        sp.write(super::swapctx_coroutine_trampoline as *const () as usize);
-        sp.add(1).write(0);
-        sp.add(2).write(entry);
-        sp.add(3).write(data);
-    }
-    sp.cast()
+    let trampoline = super::swapctx_coroutine_trampoline as *const () as usize;
+    // SAFETY: per the contract.
+    unsafe { super::write_coroutine_frame(slots, [trampoline, 0, entry, data]) }
 }
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`

@@ -66,6 +66,26 @@ extern "C" {
     pub(crate) fn swapctx_coroutine_enter();
 }
 
+/// Writes a fresh coroutine's first frame, the four words of `words`, right
+/// under `slots`, and returns the coroutine's saved stack pointer (for each
+/// architecture's `init_coroutine`, which chooses the words: the coroutine
+/// trampoline first, where the first resume lands).
+///
+/// # Safety
+/// `slots` must be 16-byte aligned, with `COROUTINE_INIT_SIZE` writable
+/// bytes below it.
+#[inline(always)]
+unsafe fn write_coroutine_frame(slots: *mut u8, words: [usize; 4]) -> *mut u8 {
+    debug_assert!(slots as usize % STACK_ALIGN == 0);
+    let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE);
+    // SAFETY: per the contract; `sp` is 16-byte aligned (so is the size).
+    unsafe { sp.cast::<[usize; 4]>().write(words) };
+    sp
+}
+
+const _: () = assert!(COROUTINE_INIT_SIZE == core::mem::size_of::<[usize; 4]>());
+const _: () = assert!(COROUTINE_INIT_SIZE % STACK_ALIGN == 0);
+
 #[cfg(test)]
 mod tests;
 
