@@ -255,8 +255,9 @@ impl Stack {
             reg: overflow::register(mapping as usize, mapping as usize + guard, top as usize),
         };
         let data = stack.data();
-        data.kind.store(kind as u8, Ordering::Relaxed);
-        data.pool.store(ptr::null_mut(), Ordering::Relaxed);
+        // A record comes back without a pool link (only an unlinked stack is
+        // unmapped), and its kind is set below; only the tool id is stale.
+        debug_assert!(!stack.is_pooled());
         data.set_tools(crate::tools::StackId::default());
         // SAFETY: the first `guard` bytes of our own fresh mapping, which
         // nothing uses yet (a failed in-place attempt leaves it as it was).
@@ -370,9 +371,8 @@ impl Stack {
     /// read as zeroes again and cost no memory until touched.
     fn release_pages(&self) {
         // SAFETY: the usable part of our own mapping, on which nothing runs
-        // (the stack is idle, in a pool). The guard region is not touched,
-        // and `MADV_DONTNEED` keeps guard markers anyway.
-        unsafe { libc::madvise(self.bottom().cast(), self.size(), libc::MADV_DONTNEED) };
+        // (the stack is idle, in a pool).
+        unsafe { release_usable(self.bottom(), self.size()) };
     }
 
     /// Unmaps the stack and gives its record back (for a stack that is
@@ -386,9 +386,9 @@ impl Stack {
         crate::tools::stack_unmapped(self.data().tools());
         // Read everything from the record before it is given back (another
         // thread may reuse it at once).
+        let (bottom, size) = (self.bottom(), self.size());
         let mapping = self.mapping();
         let len = self.top as usize - mapping as usize;
-        let bottom = self.bottom();
         // SAFETY: per the contract, `self.reg` is not used again.
         overflow::unregister(unsafe { ptr::read(&self.reg) });
         // SAFETY: we own this mapping; nothing runs on a stack that is being
@@ -401,9 +401,22 @@ impl Stack {
             // the address range stays reserved.
             // SAFETY: the usable part of our own mapping, on which nothing
             // runs any more.
-            unsafe { libc::madvise(bottom.cast(), len - Self::guard_len(), libc::MADV_DONTNEED) };
+            unsafe { release_usable(bottom, size) };
         }
     }
+}
+
+/// Gives the pages of `[bottom, bottom + size)` back to the kernel
+/// (`MADV_DONTNEED`): they read as zeroes again and cost no memory until
+/// touched. The guard region below is not touched (and `MADV_DONTNEED`
+/// keeps guard markers anyway).
+///
+/// # Safety
+/// The range must be the usable part of a stack we own, on which nothing
+/// runs.
+unsafe fn release_usable(bottom: *mut u8, size: usize) {
+    // SAFETY: per the contract.
+    unsafe { libc::madvise(bottom.cast(), size, libc::MADV_DONTNEED) };
 }
 
 // `Stack`'s own `Drop` releases everything: its fields have no drop glue,

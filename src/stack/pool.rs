@@ -540,7 +540,7 @@ impl Drop for StackPool {
             // SAFETY: as in `pop`; the borrow ends before the stacks drop.
             let local = unsafe { &mut *self.shared.local.get() };
             local.closed = true;
-            local.fast_limit = 0;
+            local.update_fast_limit(self.shared.max_idle, self.shared.release);
             core::mem::take(&mut local.idle)
         };
         let remote = {
