@@ -188,6 +188,24 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
 //   sp+16  x29                    sp+16  x29
 //   sp+24  x19                    sp+24  x19
 
+/// `asm!` for `resume` and `suspend`, followed by the operands both share:
+/// x20-x28 and d8-d15 (as v8-v15) declared clobbered (the other side runs
+/// arbitrary code in between; x19 and x29, which cannot be operands, are
+/// saved by hand in the template), and the rest of the caller-saved set of
+/// the ABI. One list, so the two sides cannot drift apart.
+macro_rules! switch_asm {
+    ($($body:tt)*) => {
+        core::arch::asm!(
+            $($body)*,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            clobber_abi("C"),
+        )
+    };
+}
+
 /// Bytes at a fresh coroutine's saved stack pointer, below its slots.
 pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
 
@@ -214,19 +232,14 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract. sp, x19 and x29 are as they were when the
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
-        core::arch::asm!(
+        switch_asm!(
             "stp x29, x19, [sp, #-16]!",    // save fp and x19 (not operands)
             "bl {enter}",                   // x30 = our resume address; swapctx_coroutine_enter
                                             // saves sp in link, loads `this`, branches in
             "ldp x29, x19, [sp], #16",      // back: restore fp and x19
             enter = sym super::swapctx_coroutine_enter,
             in("x1") slots,
-            inout("x0") value => ret,
-            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
-            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
-            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
-            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
-            clobber_abi("C"),
+            inout("x0") value => ret
         );
     }
     ret
@@ -243,7 +256,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     let ret: usize;
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
-        core::arch::asm!(
+        switch_asm!(
             "stp x29, x19, [sp, #-16]!",    // save fp and x19
             "adr x9, 2f",                   // where we resume
             "str x9, [sp, #-16]!",          // push it
@@ -256,12 +269,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
             "2:",
             "ldp x29, x19, [sp], #16",      // resumed: restore fp and x19
             in("x1") slots,
-            inout("x0") value => ret,
-            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
-            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
-            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
-            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
-            clobber_abi("C"),
+            inout("x0") value => ret
         );
     }
     ret

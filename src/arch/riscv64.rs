@@ -237,6 +237,25 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
 //   sp+16  s0                      sp+16  s0
 //   sp+24  s1                      sp+24  s1
 
+/// `asm!` for `resume` and `suspend`, followed by the operands both share:
+/// s2-s11 and fs0-fs11 declared clobbered (the other side runs arbitrary
+/// code in between; s0 and s1, which cannot be operands, are saved by hand
+/// in the template), and the rest of the caller-saved set of the ABI. One
+/// list, so the two sides cannot drift apart.
+macro_rules! switch_asm {
+    ($($body:tt)*) => {
+        core::arch::asm!(
+            $($body)*,
+            out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
+            out("s7") _, out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("fs0") _, out("fs1") _, out("fs2") _, out("fs3") _,
+            out("fs4") _, out("fs5") _, out("fs6") _, out("fs7") _,
+            out("fs8") _, out("fs9") _, out("fs10") _, out("fs11") _,
+            clobber_abi("C"),
+        )
+    };
+}
+
 /// Bytes at a fresh coroutine's saved stack pointer, below its slots.
 pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
 
@@ -263,7 +282,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract. sp, s0 and s1 are as they were when the
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
-        core::arch::asm!(
+        switch_asm!(
             "addi sp, sp, -16",             // room for s0 and s1
             "sd s0, 0(sp)",                 // save s0 (fp; not an operand)
             "sd s1, 8(sp)",                 // save s1 (base pointer; not an operand)
@@ -274,13 +293,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             "addi sp, sp, 16",              // pop them
             enter = sym super::swapctx_coroutine_enter,
             in("a1") slots,
-            inout("a0") value => ret,
-            out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
-            out("s7") _, out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            out("fs0") _, out("fs1") _, out("fs2") _, out("fs3") _,
-            out("fs4") _, out("fs5") _, out("fs6") _, out("fs7") _,
-            out("fs8") _, out("fs9") _, out("fs10") _, out("fs11") _,
-            clobber_abi("C"),
+            inout("a0") value => ret
         );
     }
     ret
@@ -297,7 +310,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     let ret: usize;
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
-        core::arch::asm!(
+        switch_asm!(
             "addi sp, sp, -16",             // room for s0 and s1
             "sd s0, 0(sp)",                 // save s0
             "sd s1, 8(sp)",                 // save s1
@@ -314,13 +327,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
             "ld s1, 8(sp)",                 // and s1
             "addi sp, sp, 16",              // pop them
             in("a1") slots,
-            inout("a0") value => ret,
-            out("s2") _, out("s3") _, out("s4") _, out("s5") _, out("s6") _,
-            out("s7") _, out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            out("fs0") _, out("fs1") _, out("fs2") _, out("fs3") _,
-            out("fs4") _, out("fs5") _, out("fs6") _, out("fs7") _,
-            out("fs8") _, out("fs9") _, out("fs10") _, out("fs11") _,
-            clobber_abi("C"),
+            inout("a0") value => ret
         );
     }
     ret

@@ -250,6 +250,21 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
 //   sp+8   rbx                    sp+8   rbx
 //   sp+16  rbp                    sp+16  rbp
 
+/// `asm!` for `resume` and `suspend`, followed by the operands both share:
+/// r12-r15 declared clobbered (the other side runs arbitrary code in
+/// between; rbx and rbp, which cannot be operands, are saved by hand in the
+/// template), and the rest of the caller-saved set of the ABI. One list, so
+/// the two sides cannot drift apart.
+macro_rules! switch_asm {
+    ($($body:tt)*) => {
+        core::arch::asm!(
+            $($body)*,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        )
+    };
+}
+
 /// Words at a fresh coroutine's saved stack pointer, below its slots.
 pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
 
@@ -279,7 +294,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // found them when the coroutine switches back, and declares every other
     // register clobbered (the coroutine runs arbitrary code meanwhile).
     unsafe {
-        core::arch::asm!(
+        switch_asm!(
             "push rbp",                 // save rbp (LLVM may not let us clobber it)
             "push rbx",                 // save rbx (reserved by LLVM)
             "call {enter}",             // push our resume address; swapctx_coroutine_enter
@@ -288,9 +303,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             "pop rbp",                  // and rbp
             enter = sym super::swapctx_coroutine_enter,
             in("rsi") slots,
-            inout("rdi") value => ret,
-            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
-            clobber_abi("sysv64"),
+            inout("rdi") value => ret
         );
     }
     ret
@@ -308,7 +321,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     let ret: usize;
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
-        core::arch::asm!(
+        switch_asm!(
             "push rbp",                 // save rbp
             "push rbx",                 // save rbx
             "lea rax, [rip + 2f]",      // where we resume
@@ -320,9 +333,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
             "pop rbx",                  // resumed: restore rbx
             "pop rbp",                  // and rbp
             in("rsi") slots,
-            inout("rdi") value => ret,
-            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
-            clobber_abi("sysv64"),
+            inout("rdi") value => ret
         );
     }
     ret
