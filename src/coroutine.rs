@@ -1,9 +1,25 @@
-//! Safe, asymmetric coroutines on top of the raw switch.
+//! Safe, asymmetric coroutines and generators.
 //!
-//! A [`Coroutine<Input, Yield, Return>`](Coroutine) runs a closure on its
-//! own [`Stack`]. [`Coroutine::resume`] sends an `Input` in and runs the
-//! closure until it calls [`Yielder::suspend`] (which hands a `Yield` out
-//! and waits for the next `Input`) or returns its `Return`.
+//! ```
+//! use swapctx::{Coroutine, CoroutineResult, Generator};
+//!
+//! // Values both ways: each resume sends one in, each suspend hands one out.
+//! let mut doubler = Coroutine::new(|y, mut x: u32| loop {
+//!     x = y.suspend(x * 2);
+//! });
+//! assert_eq!(doubler.resume(3), CoroutineResult::<u32, ()>::Yield(6));
+//! assert_eq!(doubler.resume(5), CoroutineResult::Yield(10));
+//!
+//! // A generator is an iterator whose body runs on its own stack.
+//! let squares: Vec<u32> = Generator::new(|y| (1..=4).for_each(|i| y.suspend(i * i))).collect();
+//! assert_eq!(squares, [1, 4, 9, 16]);
+//! ```
+//!
+//! [`Coroutine`] and [`Generator`] own everything they use (`'static`
+//! closures and inputs): they can be kept, moved and leaked like any value.
+//! To borrow from the caller instead, make the coroutine in a [`scope`],
+//! which owns it and cleans it up before it returns. [What is sound, and
+//! why](#what-is-sound-and-why) gives the rules.
 //!
 //! # How one resume works
 //!
@@ -12,6 +28,7 @@
 //!
 //! ```text
 //!   stack top ──►  +-----------------------------+
+//!                  | (scoped: the scope's entry) |
 //!                  | the closure F (moved here)  |
 //!   slots ─────►   +-----------------------------+  16-byte aligned
 //!                  | this: coroutine's saved sp  |  +8
@@ -21,13 +38,15 @@
 //! ```
 //!
 //! `resume` saves the resumer into `link` and loads `this`; `suspend` saves
-//! the coroutine into `this` and loads `link`. The word that crosses each
-//! switch is a pointer to a value on the sender's stack: the input going
-//! in (or 0, "unwind", from drop), the yielded value or a `Finish` (return,
-//! panic, unwound) coming out; the last switch nulls `this`, which is how
-//! the resumer tells a `Finish` from a yield. The receiver moves the value
-//! out with `ptr::read`, the sender forgets it. Nothing is allocated on
-//! this path, and nothing but the value is written.
+//! the coroutine into `this` and loads `link`. Both are inline assembly
+//! (`src/arch`), not the raw C-ABI switch of [`raw`](crate::raw): they save
+//! only what the compiler cannot keep in other registers. The word that
+//! crosses each switch is a pointer to a value on the sender's stack: the
+//! input going in (or 0, "unwind", from drop), the yielded value or a
+//! `Finish` (return, panic, unwound) coming out; the last switch nulls
+//! `this`, which is how the resumer tells a `Finish` from a yield. The
+//! receiver moves the value out with `ptr::read`, the sender forgets it.
+//! Nothing is allocated on this path, and nothing but the value is written.
 //!
 //! # Panics and drop
 //!
@@ -37,22 +56,86 @@
 //! crosses the assembly.
 //!
 //! Dropping a suspended coroutine resumes it with "unwind": its pending
-//! `suspend` starts an unwind (with a private payload and without the
-//! panic hook), so every destructor on its stack runs, and the last switch
-//! reports back. If the body catches that unwind (`catch_unwind` around
-//! `suspend`) and suspends again, drop drops the yielded value and sends
-//! "unwind" again, so the clean-up cannot be swallowed; a body that does so
-//! in an endless loop is aborted with a message after 64 rounds.
+//! `suspend` starts an unwind (with a private payload that names the
+//! coroutine, and without the panic hook), so every destructor on its
+//! stack runs, and the last switch reports back. If the body catches that
+//! unwind (`catch_unwind` around `suspend`) and suspends again, drop drops
+//! the yielded value and sends "unwind" again, so the clean-up cannot be
+//! swallowed; a body that does so in an endless loop is aborted with a
+//! message after 64 rounds. An unwind that is not the coroutine's own
+//! clean-up (an outer coroutine being dropped while this one ran inside
+//! it, see [Nested coroutines](#nested-coroutines)) passes through this
+//! coroutine's entry and goes on in whoever resumed it.
 //!
-//! With `panic = "abort"` there is no unwinding: dropping a suspended
-//! coroutine then frees its stack without running the destructors of the
-//! values on it (they are leaked, as by `mem::forget`), and a panic inside a
-//! coroutine aborts the process as it would anywhere.
+//! # What is sound, and why
+//!
+//! A suspended coroutine is a stack frame that has stopped in the middle.
+//! Safe code can leak it (`mem::forget`, an `Rc` cycle) and can start
+//! threads inside it that read its locals and its borrows
+//! (`std::thread::scope`). The rules below are what keep every safe
+//! program free of undefined behaviour; each is pinned by a test
+//! (`tests/soundness.rs`) or refused by the compiler (compile-fail doc
+//! tests in `src/compile_fail.rs`).
+//!
+//! - **Leaks.** A [`Coroutine`] or [`Generator`] can be leaked, so nothing
+//!   it holds may be a borrow that ends: `new` and `with_stack` require the
+//!   closure *and* the input type to be `'static`. A leaked coroutine's
+//!   stack is leaked with it (never unmapped, never reused), so threads it
+//!   started keep valid memory. A coroutine that borrows is made in a
+//!   [`scope`], which owns it: when the scope returns (or unwinds), every
+//!   coroutine made in it has been finished, whatever happened to its
+//!   handle (dropped, forgotten, put in an `Rc` cycle), the way
+//!   `std::thread::scope` joins every thread.
+//! - **Dropping** a suspended coroutine unwinds its stack: every destructor
+//!   on it runs, exactly as if `suspend` had panicked. A `MutexGuard` held
+//!   there therefore *poisons* its mutex, as a thread that panics while
+//!   holding it does: the coroutine was stopped half-way through whatever
+//!   the lock protects.
+//! - **`panic = "abort"`** (and `no_std`): there is no unwinding. Dropping
+//!   a suspended [`Coroutine`] then leaks its stack and what is on it (the
+//!   memory stays mapped and is never reused, so `Pin`'s guarantee and
+//!   threads started inside stay sound); [`abandoned_stacks`] counts them.
+//!   [`Coroutine::into_stack`] on such a coroutine gives back a new stack
+//!   of the same size instead. A scoped coroutine that is suspended when it
+//!   must be dropped cannot be cleaned up at all (its borrows end with the
+//!   scope), so the process aborts with a message.
+//! - **Unwinding.** A panic inside a coroutine is caught on its own stack
+//!   and re-raised from `resume` in the resumer: no unwind crosses the
+//!   switch. The standard library keeps its "panicking" state per thread,
+//!   so a coroutine that suspended from a destructor during its *own*
+//!   unwind would hand that state to its resumer (`std::thread::panicking()`
+//!   true, mutexes poisoned, a second panic aborting): [`Yielder::suspend`]
+//!   refuses, with a panic that says so. A coroutine that was resumed from
+//!   a destructor during the *resumer's* unwind may suspend: the resumer
+//!   gets back a state that is its own. (Both at once, a coroutine resumed
+//!   during an unwind that then panics and suspends during its own unwind,
+//!   is allowed too, and is the one case where the resumer sees the
+//!   coroutine's unwind until it ends.) A panic payload whose own `Drop`
+//!   panics is dropped in turn, and leaked if that keeps panicking: clean-up
+//!   never panics out of `drop` or into the switch.
+//! - **Threads.** Every handle type is `!Send` and `!Sync`: code in a
+//!   coroutine may cache the address of a thread-local across `suspend`.
+//!   Threads started inside a coroutine are the coroutine's business; the
+//!   rules above keep what they borrow alive until they are joined.
+//! - **Signals.** The overflow handler runs on an alternate signal stack,
+//!   reads only lock-free data and chains to the handler that was there
+//!   before (`docs/05-guard-pages.md`).
+//!
+//! # Nested coroutines
+//!
+//! A coroutine may resume another, and, inside a [`scope`], an inner
+//! coroutine may suspend an *outer* one through the outer's `&Yielder`: the
+//! outer coroutine then stops with the inner one's frames on top of it.
+//! Resuming the outer one continues there. Dropping it unwinds through the
+//! inner coroutine's frames too: the inner coroutine ends (as if it had
+//! panicked, with no output from the panic hook) and the clean-up goes on
+//! in the outer body, as one unwind.
 
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::mem::{self, ManuallyDrop};
 use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -61,9 +144,14 @@ use crate::raw::{Context, EntryFn};
 use crate::stack::Stack;
 use crate::tools;
 
+mod scope;
+
+pub use scope::{scope, Scope, ScopedCoroutine, ScopedGenerator};
+
 /// What [`Coroutine::resume`] gives back: the coroutine either suspended
 /// with a value, or returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "a coroutine's result says whether it yielded or returned, and carries the value"]
 pub enum CoroutineResult<Y, R> {
     /// The coroutine called [`Yielder::suspend`] with this value and waits
     /// to be resumed.
@@ -89,16 +177,25 @@ impl<Y, R> CoroutineResult<Y, R> {
     }
 }
 
-/// The two stack-pointer slots at the top of a coroutine stack.
-#[repr(C)]
+/// The two stack-pointer slots at the top of a coroutine stack (the
+/// switch in `src/arch` reads and writes `link` and `this` at +0 and +8),
+/// and what `suspend` must know of the last resume.
+#[repr(C, align(16))]
 struct Slots {
     /// The resumer's saved stack pointer, while the coroutine runs.
     link: *mut u8,
     /// The coroutine's saved stack pointer, while it is suspended.
     this: *mut u8,
+    /// Set by a resume made while the thread was panicking (from a
+    /// destructor during an unwind), cleared by the next suspend: a suspend
+    /// while panicking is allowed then, since the resumer is unwinding
+    /// itself (see `Yielder::suspend`).
+    resumed_while_panicking: bool,
 }
 
-const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
+const _: () = assert!(mem::offset_of!(Slots, link) == 0);
+const _: () = assert!(mem::offset_of!(Slots, this) == mem::size_of::<usize>());
+const _: () = assert!(mem::size_of::<Slots>() % arch::STACK_ALIGN == 0);
 
 /// Sent out of the coroutine by its last switch. (A yield sends a pointer
 /// to the yielded value itself; the resumer tells the two apart by the
@@ -109,8 +206,13 @@ enum Finish<R> {
     Unwound,
 }
 
-/// The payload of the unwind that drop starts inside a coroutine.
-struct ForcedUnwind;
+/// The payload of the unwind that drop starts inside a coroutine: it names
+/// the coroutine (the address of its slots), so that an unwind passing
+/// through another coroutine's entry (see "Nested coroutines") is told
+/// apart from that coroutine's own clean-up.
+struct ForcedUnwind {
+    slots: usize,
+}
 
 /// After this many rounds of the forced unwind (a body that catches it and
 /// suspends again, over and over), the process aborts.
@@ -118,6 +220,29 @@ const MAX_UNWIND_ROUNDS: u32 = 64;
 
 /// The word a resume sends in place of a pointer to the input: "unwind".
 const UNWIND: usize = 0;
+
+/// How many times the closure's bytes can be on the coroutine stack at
+/// once before it runs: where `with_stack` puts it, and the copy the
+/// entry moves out to call it (an unoptimised build makes one more for the
+/// call). The size check counts this many; `tests/soundness.rs` measures
+/// it in every profile.
+const CLOSURE_COPIES: usize = 3;
+
+/// Dropped suspended coroutines whose stacks were leaked because they
+/// could not be unwound (`panic = "abort"`).
+static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many stacks this process has leaked because a suspended
+/// [`Coroutine`] was dropped (or turned [`into_stack`](Coroutine::into_stack))
+/// in a build with `panic = "abort"`, where its stack cannot be unwound.
+/// Always 0 with `panic = "unwind"`.
+///
+/// ```
+/// assert_eq!(swapctx::coroutine::abandoned_stacks(), 0); // this build unwinds
+/// ```
+pub fn abandoned_stacks() -> usize {
+    ABANDONED.load(Ordering::Relaxed)
+}
 
 /// Variance and auto traits of a Yielder: takes `Y`, gives `I`; not Send,
 /// not Sync.
@@ -146,6 +271,12 @@ impl<I, Y> Yielder<I, Y> {
     /// If the coroutine is being dropped instead of resumed, this does not
     /// return: it unwinds the coroutine's stack so its destructors run.
     ///
+    /// # Panics
+    /// If the coroutine is unwinding (a destructor running during its own
+    /// panic, or its clean-up, called it): a suspend then would hand the
+    /// unwind's "panicking" state to the resumer. See [What is sound, and
+    /// why](crate::coroutine#what-is-sound-and-why).
+    ///
     /// # Examples
     /// ```
     /// use swapctx::{Coroutine, CoroutineResult};
@@ -158,34 +289,94 @@ impl<I, Y> Yielder<I, Y> {
     /// assert_eq!(adder.resume(-5), CoroutineResult::Yield(6));
     /// ```
     #[inline]
+    #[track_caller]
     pub fn suspend(&self, value: Y) -> I {
+        if std::thread::panicking() {
+            // SAFETY: our slots, at the top of our running coroutine.
+            unsafe { suspend_while_panicking(self.slots) };
+        }
         let value = ManuallyDrop::new(value);
-        // SAFETY: `slots` is at the top of our own live stack; `link` holds
-        // the resumer, suspended in `resume`, which moves the value out
-        // before anything else and sends back a pointer to its input (which
-        // we move out at once: it forgets it) or UNWIND.
+        // SAFETY: `slots` is at the top of the stack of the coroutine this
+        // Yielder was lent to, which is running (we are in its closure or
+        // in an inner coroutine it resumed): `link` holds its resumer,
+        // suspended in `resume`, which moves the value out before anything
+        // else and sends back a pointer to its input (which we move out at
+        // once: it forgets it) or UNWIND.
         unsafe {
             let fake = tools::start_switch(&self.resumer);
             let p = arch::suspend(self.slots.cast(), &*value as *const Y as usize);
             tools::finish_switch(fake, Some(&self.resumer));
             if p == UNWIND {
-                forced_unwind();
+                forced_unwind(self.slots as usize);
             }
             ptr::read(p as *const I)
         }
     }
 }
 
-/// Starts the unwind that drop asked for: no panic hook, a private payload.
+/// A suspend while the thread is panicking: allowed if the coroutine was
+/// resumed while panicking (its resumer is unwinding, and gets back a
+/// state that is its own), refused if the unwind is the coroutine's own.
+///
+/// # Safety
+/// `slots` are the running coroutine's.
 #[cold]
 #[inline(never)]
-fn forced_unwind() -> ! {
-    panic::resume_unwind(Box::new(ForcedUnwind))
+#[track_caller]
+unsafe fn suspend_while_panicking(slots: *mut Slots) {
+    // SAFETY: per the contract.
+    let resumer_unwinds = unsafe { mem::replace(&mut (*slots).resumed_while_panicking, false) };
+    if !resumer_unwinds {
+        panic!(
+            "swapctx: Yielder::suspend called while the coroutine is unwinding (from a \
+             destructor during a panic); a coroutine cannot suspend then, or its resumer \
+             would see the unwind as its own"
+        )
+    }
 }
 
-/// Where the closure and the slots go at the top of a stack, for a closure
-/// type `F`: `(closure, slots)`. `slots` is 16-byte aligned and is also the
-/// top that the first frame is built under.
+/// Starts the unwind that drop asked for: no panic hook, a private payload
+/// naming the coroutine.
+#[cold]
+#[inline(never)]
+fn forced_unwind(slots: usize) -> ! {
+    panic::resume_unwind(Box::new(ForcedUnwind { slots }))
+}
+
+/// Drops a panic payload whose own `Drop` might panic: that second panic is
+/// caught and its payload dropped in turn; one that keeps panicking is
+/// leaked after a few rounds (the standard library leaks at once), so
+/// nothing escapes.
+fn drop_payload(mut payload: Box<dyn Any + Send>) {
+    // A payload's drop may panic with a payload whose drop panics, and so
+    // on: a few rounds, then the last one is leaked.
+    for _ in 0..4 {
+        match panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(again) => payload = again,
+        }
+    }
+    mem::forget(payload);
+}
+
+/// Runs `f`; a panic in it is caught and its payload dropped by
+/// [`drop_payload`]. For clean-up code (drop, the scope) that must not
+/// unwind.
+fn run_quietly(f: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        drop_payload(payload);
+    }
+}
+
+/// Drops `value` with [`run_quietly`].
+fn drop_quietly<T>(value: T) {
+    run_quietly(move || drop(value));
+}
+
+/// Where the closure and the slots go below `top` (a stack's top, or below
+/// what a scope keeps there), for a closure type `F`: `(closure, slots)`.
+/// `slots` is 16-byte aligned and is also the top that the first frame is
+/// built under.
 fn layout<F>(top: *mut u8) -> (*mut F, *mut Slots) {
     let top = top as usize;
     let closure = (top - mem::size_of::<F>()) & !(mem::align_of::<F>() - 1);
@@ -194,23 +385,35 @@ fn layout<F>(top: *mut u8) -> (*mut F, *mut Slots) {
 
 /// The slots under a closure placed by [`layout`].
 fn slots_below(closure: *mut u8) -> *mut Slots {
-    ((closure as usize & !(arch::STACK_ALIGN - 1)) - arch::TOP_RESERVED) as *mut Slots
+    ((closure as usize & !(arch::STACK_ALIGN - 1)) - mem::size_of::<Slots>()) as *mut Slots
+}
+
+/// Moves the closure out of its place at the top of the stack and calls
+/// it. Kept apart (and not inlined) so that the closure's bytes are copied
+/// in this one frame, not in each of the `catch_unwind` frames around it.
+#[inline(never)]
+fn call_closure<F, I, Y, R>(closure: *mut F, yielder: &Yielder<I, Y>, input: I) -> R
+where
+    F: FnOnce(&Yielder<I, Y>, I) -> R,
+{
+    // SAFETY: the entry's contract: the closure was moved to the stack by
+    // `with_stack` and is read exactly once, here.
+    let f = unsafe { ptr::read(closure) };
+    f(yielder, input)
 }
 
 /// The entry function of every coroutine with closure type `F`.
 ///
 /// # Safety
 /// Only the trampoline calls it, for a context made by
-/// `RawCoroutine::with_stack`: `data` points at the closure at the top of
-/// the stack and `value` at the first input (or is UNWIND).
+/// `RawCoroutine::with_stack_below`: `data` points at the closure at the
+/// top of the stack and `value` at the first input (or is UNWIND).
 unsafe extern "C" fn coroutine_entry<F, I, Y, R>(value: usize, data: *mut c_void) -> !
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
     let slots = slots_below(data.cast());
-    // SAFETY: per the contract, the closure was moved to the stack by
-    // with_stack and is read exactly once, here.
-    let f = unsafe { ptr::read(data as *const F) };
+    let closure = data.cast::<F>();
     let yielder = Yielder {
         slots,
         resumer: tools::FiberStack::default(),
@@ -219,17 +422,25 @@ where
     // First thing on the new stack: tell ASan we arrived (and from where).
     tools::finish_switch(tools::FakeStack::default(), Some(&yielder.resumer));
     let finish = if value == UNWIND {
-        // Dropped before it ever ran: drop the closure (a panic in its drop
-        // must not unwind into the trampoline).
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
+        // Dropped before it ever ran: drop the closure where it is (a
+        // panic in its drop must not unwind into the trampoline).
+        // SAFETY: the closure is there and was never read.
+        run_quietly(|| unsafe { ptr::drop_in_place(closure) });
         Finish::Unwound
     } else {
         // SAFETY: the first resume's input, which the resumer forgets.
         let input = unsafe { ptr::read(value as *const I) };
-        match panic::catch_unwind(AssertUnwindSafe(|| f(&yielder, input))) {
+        match panic::catch_unwind(AssertUnwindSafe(|| call_closure(closure, &yielder, input))) {
             Ok(r) => Finish::Return(r),
-            Err(payload) if payload.is::<ForcedUnwind>() => Finish::Unwound,
-            Err(payload) => Finish::Panic(payload),
+            Err(payload) => match payload.downcast_ref::<ForcedUnwind>() {
+                Some(unwind) if unwind.slots == slots as usize => {
+                    drop_payload(payload);
+                    Finish::Unwound
+                }
+                // A panic, or another coroutine's clean-up passing through:
+                // either goes on in the resumer.
+                _ => Finish::Panic(payload),
+            },
         }
     };
     let finish = ManuallyDrop::new(finish);
@@ -249,10 +460,13 @@ enum State {
     /// `Yielder::suspend`: both are resumed the same way, so `resume` has
     /// nothing to record on the way.
     Live,
-    /// The closure returned.
+    /// The closure returned (or the coroutine was finished by drop).
     Returned,
     /// The closure panicked (the panic was re-raised from `resume`).
     Panicked,
+    /// Dropped while suspended with `panic = "abort"`: it could not be
+    /// unwound, so its stack must be leaked, never reused.
+    Abandoned,
 }
 
 /// The lifetime-generic core shared by [`Coroutine`] (`'static`) and
@@ -266,14 +480,19 @@ struct RawCoroutine<'a, I, Y, R> {
 }
 
 impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
+    /// Makes a coroutine on `stack` whose closure goes right below `top`
+    /// (the stack's top, or lower when the caller keeps something above).
     #[inline]
-    fn with_stack<F>(stack: Stack, f: F) -> Self
+    #[track_caller]
+    fn with_stack_below<F>(stack: Stack, top: *mut u8, f: F) -> Self
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
     {
         crate::overflow::ensure_altstack_once();
-        let top = stack.top();
-        let need = mem::size_of::<F>()
+        debug_assert!(top <= stack.top() && top as usize % arch::STACK_ALIGN == 0);
+        let above = stack.top() as usize - top as usize;
+        let need = above
+            + CLOSURE_COPIES * mem::size_of::<F>()
             + mem::align_of::<F>()
             + 2 * Context::INITIAL_FRAME_SIZE
             + arch::COROUTINE_INIT_SIZE;
@@ -281,12 +500,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // closure this is decided at compile time, without reading the
         // stack's size.
         if need > Stack::MIN_SIZE / 2 && need > stack.size() / 2 {
-            panic!(
-                "swapctx: a coroutine's closure of {} bytes does not fit a {}-byte stack; \
-                 box what it captures or use a bigger stack",
-                mem::size_of::<F>(),
-                stack.size()
-            );
+            closure_too_big(mem::size_of::<F>(), stack.size());
         }
         let (closure, slots) = layout::<F>(top);
         // SAFETY: `closure`, the slots and the first frame under them lie
@@ -299,6 +513,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             slots.write(Slots {
                 link: ptr::null_mut(),
                 this: sp,
+                resumed_while_panicking: false,
             });
         }
         RawCoroutine {
@@ -310,6 +525,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     }
 
     #[inline]
+    #[track_caller]
     fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
         if self.state != State::Live {
             self.bad_resume();
@@ -326,6 +542,9 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // by the coroutine.
         unsafe {
             let slots = self.slots;
+            if std::thread::panicking() {
+                (*slots).resumed_while_panicking = true;
+            }
             let p = self.enter(&*input as *const I as usize);
             if !(*slots).this.is_null() {
                 return CoroutineResult::Yield(ptr::read(p as *const Y));
@@ -336,14 +555,20 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     CoroutineResult::Return(r)
                 }
                 Finish::Panic(payload) => {
+                    // A panic, or an outer coroutine's clean-up passing
+                    // through: both go on here, without the panic hook.
                     self.state = State::Panicked;
                     panic::resume_unwind(payload)
                 }
                 Finish::Unwound => {
-                    // Only a dropped coroutine unwinds; a resume that gets
-                    // here means the forced unwind escaped somehow.
+                    // Only this coroutine's own clean-up unwind ends so, and
+                    // only drop starts it; the body re-raised a payload it
+                    // had caught during an earlier clean-up.
                     self.state = State::Panicked;
-                    panic!("swapctx: a coroutine unwound without being dropped")
+                    panic!(
+                        "swapctx: a coroutine re-raised the unwind that cleans up its stack \
+                         without being dropped"
+                    )
                 }
             }
         }
@@ -366,15 +591,16 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
 
     #[cold]
     #[inline(never)]
+    #[track_caller]
     fn bad_resume(&self) -> ! {
         match self.state {
-            State::Returned => panic!("resume called on a coroutine that has already returned"),
-            _ => panic!("resume called on a coroutine that has panicked"),
+            State::Panicked => panic!("resume called on a coroutine that has panicked"),
+            _ => panic!("resume called on a coroutine that has already returned"),
         }
     }
 
     fn is_done(&self) -> bool {
-        matches!(self.state, State::Returned | State::Panicked)
+        self.state != State::Live
     }
 
     fn saved_stack_pointer(&self) -> Option<*const u8> {
@@ -398,8 +624,15 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     .wrapping_sub(arch::COROUTINE_INIT_SIZE)
     }
 
+    /// True while suspended in `Yielder::suspend` (started, not done).
+    #[cfg_attr(panic = "unwind", allow(dead_code))]
+    fn is_suspended(&self) -> bool {
+        self.state == State::Live && !self.is_fresh()
+    }
+
     /// Makes sure nothing of the closure is left on the stack: drops a
-    /// fresh closure, unwinds a suspended one.
+    /// fresh closure, unwinds a suspended one (with `panic = "abort"`,
+    /// marks it `Abandoned` instead).
     #[inline]
     fn finish(&mut self) {
         if self.state != State::Live {
@@ -438,15 +671,17 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                 let slots = self.slots;
                 let p = self.enter(UNWIND);
                 if !(*slots).this.is_null() {
-                    let y = ptr::read(p as *const Y);
-                    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(y)));
+                    drop_quietly(ptr::read(p as *const Y));
                     continue;
                 }
-                let finish = ptr::read(p as *const Finish<R>);
                 // A body that caught the unwind may have returned a value
                 // or panicked with another payload; dropping either must
                 // not panic out of drop.
-                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(finish)));
+                match ptr::read(p as *const Finish<R>) {
+                    Finish::Return(r) => drop_quietly(r),
+                    Finish::Panic(payload) => drop_payload(payload),
+                    Finish::Unwound => {}
+                }
                 return;
             }
         }
@@ -459,20 +694,31 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
 
     #[cfg(not(panic = "unwind"))]
     fn force_unwind(&mut self) {
-        // No unwinding: the values on the stack are leaked with it.
-        self.state = State::Returned;
+        // No unwinding: what is on the stack stays there, so the stack must
+        // never be freed or reused (see Drop and into_stack).
+        self.state = State::Abandoned;
     }
 
     fn stack(&self) -> &Stack {
         &self.stack
     }
 
+    /// Finishes the coroutine and gives its stack back; a stack that had
+    /// to be abandoned is leaked and a new one of the same size is mapped.
+    #[track_caller]
     fn into_stack(mut self) -> Stack {
         self.finish();
+        let size = self.stack.size();
+        let abandoned = self.state == State::Abandoned;
         // SAFETY: `self` is forgotten right after, so the stack is taken
         // exactly once and Drop does not run.
         let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
         mem::forget(self);
+        if abandoned {
+            abandon(stack);
+            return Stack::new(size)
+                .unwrap_or_else(|e| panic!("swapctx: failed to allocate a coroutine stack: {e}"));
+        }
         stack
     }
 }
@@ -482,8 +728,31 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
     fn drop(&mut self) {
         self.finish();
         // SAFETY: dropped exactly once, here; nothing runs on it any more.
-        unsafe { ManuallyDrop::drop(&mut self.stack) };
+        let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
+        if self.state == State::Abandoned {
+            abandon(stack);
+        } else {
+            drop(stack);
+        }
     }
+}
+
+/// Leaks the stack of a coroutine that could not be unwound, and counts it.
+#[cold]
+fn abandon(stack: Stack) {
+    mem::forget(stack);
+    ABANDONED.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn closure_too_big(closure: usize, stack: usize) -> ! {
+    panic!(
+        "swapctx: a coroutine's closure of {closure} bytes does not fit a {stack}-byte stack \
+         (it needs {CLOSURE_COPIES} times its size, at most half the stack); box what it \
+         captures or use a bigger stack"
+    )
 }
 
 /// A stackful coroutine: a closure running on its own [`Stack`], which can
@@ -510,12 +779,33 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
 /// assert!(co.is_done());
 /// ```
 ///
+/// # Owning, or borrowing
+/// A `Coroutine` owns what it uses: its closure and its input type are
+/// `'static`, because a coroutine can be leaked (`mem::forget`) while
+/// suspended, and nothing it holds may outlive what it borrows. Move
+/// owned data in (`move |y, x| ...`, `Rc`, `Arc`). To borrow from the
+/// caller instead, make the coroutine in a [`scope`]:
+///
+/// ```
+/// use swapctx::CoroutineResult;
+///
+/// let names = vec!["ada", "grace"];
+/// swapctx::scope(|s| {
+///     let mut co = s.coroutine(|y, ()| {
+///         for n in &names { y.suspend(n.len()); }
+///     });
+///     assert_eq!(co.resume(()), CoroutineResult::Yield(3));
+/// });
+/// ```
+///
 /// # Panics and drop
 /// A panic inside the closure unwinds the coroutine's stack and is
 /// re-raised from `resume` with its original payload; the coroutine is
 /// then done. Dropping a coroutine that is suspended unwinds its stack so
-/// that every destructor on it runs (see the [module docs](crate::coroutine)
-/// for `catch_unwind` inside the body and for `panic = "abort"`).
+/// that every destructor on it runs (a `MutexGuard` there poisons its
+/// mutex, as in a thread that panics). With `panic = "abort"`, the stack is
+/// leaked instead (see [What is sound, and
+/// why](crate::coroutine#what-is-sound-and-why)).
 ///
 /// # Not `Send`
 /// A coroutine stays on the thread that made it. Code in the coroutine may
@@ -525,7 +815,7 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
 /// that code would touch the first thread's thread-locals. So `Coroutine`
 /// is `!Send` (and `!Sync`):
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// let co = swapctx::Coroutine::<(), (), ()>::new(|_, ()| {});
 /// std::thread::spawn(move || drop(co));
 /// ```
@@ -533,13 +823,30 @@ pub struct Coroutine<I, Y, R> {
     inner: RawCoroutine<'static, I, Y, R>,
 }
 
-impl<I, Y, R> Coroutine<I, Y, R> {
+impl<I: 'static, Y, R> Coroutine<I, Y, R> {
     /// Makes a coroutine on a new stack of [`Stack::DEFAULT_SIZE`].
     ///
+    /// The closure and the input type are `'static` (see [Owning, or
+    /// borrowing](Coroutine#owning-or-borrowing)): for a closure that
+    /// borrows from the caller, use [`scope`] and [`Scope::coroutine`].
+    ///
     /// # Panics
-    /// If the stack cannot be had (the kernel refuses the mapping), with the
-    /// [`Error`](crate::Error)'s message, as `std::thread::spawn` does; use
-    /// [`with_stack`](Coroutine::with_stack) to handle that error.
+    /// - If the stack cannot be had (the kernel refuses the mapping), with
+    ///   the [`Error`](crate::Error)'s message, as `std::thread::spawn`
+    ///   does; use [`with_stack`](Coroutine::with_stack) to handle that
+    ///   error.
+    /// - If the closure is too big for the stack (see
+    ///   [`with_stack`](Coroutine::with_stack)).
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::{Coroutine, CoroutineResult};
+    ///
+    /// let greeting = String::from("hello");
+    /// let mut co = Coroutine::new(move |_, name: &'static str| format!("{greeting}, {name}"));
+    /// assert_eq!(co.resume("world"), CoroutineResult::<(), _>::Return("hello, world".into()));
+    /// ```
+    #[track_caller]
     pub fn new<F>(f: F) -> Self
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
@@ -549,34 +856,47 @@ impl<I, Y, R> Coroutine<I, Y, R> {
 
     /// Makes a coroutine on `stack`.
     ///
+    /// # Panics
+    /// If the closure is too big for the stack: the closure's bytes, three
+    /// times over (where it waits, and the copies made to call it), must
+    /// fit in half of the stack, so that the other half is left for the
+    /// closure's own frames. Box large captures.
+    ///
     /// # Examples
     /// ```
-    /// use swapctx::{Coroutine, Stack};
+    /// use swapctx::{Coroutine, CoroutineResult, Stack};
     ///
-    /// let co2 = Coroutine::<(), (), ()>::with_stack(Stack::new(64 * 1024)?, |_y, ()| {});
+    /// let mut co = Coroutine::<(), (), u8>::with_stack(Stack::new(64 * 1024)?, |_y, ()| 7);
+    /// assert_eq!(co.resume(()), CoroutineResult::Return(7));
     /// # Ok::<(), swapctx::Error>(())
     /// ```
+    #[track_caller]
     pub fn with_stack<F>(stack: Stack, f: F) -> Self
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
+        let top = stack.top();
         Coroutine {
-            inner: RawCoroutine::with_stack(stack, f),
+            inner: RawCoroutine::with_stack_below(stack, top, f),
         }
     }
+}
 
+impl<I, Y, R> Coroutine<I, Y, R> {
     /// Runs the coroutine until it suspends or returns.
     ///
     /// # Panics
     /// - If the coroutine has already returned or panicked (the message
-    ///   says which);
+    ///   says which, and names the caller's line);
     /// - with the coroutine's own panic payload, if it panics.
     #[inline]
+    #[track_caller]
     pub fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
         self.inner.resume(input)
     }
 
-    /// True once the closure has returned or panicked.
+    /// True once the closure has returned or panicked (or the coroutine
+    /// was finished by [`into_stack`](Coroutine::into_stack)).
     pub fn is_done(&self) -> bool {
         self.inner.is_done()
     }
@@ -603,13 +923,23 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// Finishes the coroutine (drops a fresh closure, unwinds a suspended
     /// one) and gives its stack back for reuse.
     ///
+    /// With `panic = "abort"`, a suspended coroutine cannot be unwound: its
+    /// stack is leaked (counted by [`abandoned_stacks`]) and a new stack
+    /// of the same size is returned.
+    ///
+    /// # Panics
+    /// Only with `panic = "abort"` (so, by aborting), if that new stack
+    /// cannot be had.
+    ///
     /// ```
-    /// use swapctx::Coroutine;
+    /// use swapctx::{Coroutine, CoroutineResult};
     ///
     /// let mut co = Coroutine::<(), (), u8>::new(|_, ()| 1);
-    /// co.resume(());
-    /// let again = Coroutine::<(), (), u8>::with_stack(co.into_stack(), |_, ()| 2);
+    /// assert_eq!(co.resume(()), CoroutineResult::Return(1));
+    /// let mut again = Coroutine::<(), (), u8>::with_stack(co.into_stack(), |_, ()| 2);
+    /// assert_eq!(again.resume(()), CoroutineResult::Return(2));
     /// ```
+    #[track_caller]
     pub fn into_stack(self) -> Stack {
         self.inner.into_stack()
     }
@@ -624,6 +954,7 @@ impl<I, Y, R> core::fmt::Debug for Coroutine<I, Y, R> {
     }
 }
 
+#[track_caller]
 fn default_stack() -> Stack {
     Stack::with_default_size()
         .unwrap_or_else(|e| panic!("swapctx: failed to allocate a coroutine stack: {e}"))
@@ -642,7 +973,9 @@ fn default_stack() -> Stack {
 /// ```
 ///
 /// A panic inside the generator is re-raised from `next`; after that, and
-/// after the closure returns, `next` gives `None`.
+/// after the closure returns, `next` gives `None`. Like [`Coroutine`], a
+/// `Generator` owns what it uses (its closure is `'static`); for one that
+/// borrows, see [`Scope::generator`].
 pub struct Generator<T> {
     co: Coroutine<(), T, ()>,
 }
@@ -650,8 +983,21 @@ pub struct Generator<T> {
 impl<T> Generator<T> {
     /// A generator on a new stack of [`Stack::DEFAULT_SIZE`].
     ///
+    /// The closure is `'static`: move owned data in, or use
+    /// [`Scope::generator`] to borrow from the caller.
+    ///
     /// # Panics
     /// If the stack cannot be had, as [`Coroutine::new`].
+    ///
+    /// # Examples
+    /// ```
+    /// let words = vec!["a", "bc"];
+    /// let lens: Vec<usize> = swapctx::Generator::new(move |y| {
+    ///     for w in &words { y.suspend(w.len()); }
+    /// }).collect();
+    /// assert_eq!(lens, [1, 2]);
+    /// ```
+    #[track_caller]
     pub fn new<F>(f: F) -> Self
     where
         F: FnOnce(&Yielder<(), T>) + 'static,
@@ -660,6 +1006,11 @@ impl<T> Generator<T> {
     }
 
     /// A generator on `stack`.
+    ///
+    /// # Panics
+    /// If the closure is too big for the stack, as
+    /// [`Coroutine::with_stack`].
+    #[track_caller]
     pub fn with_stack<F>(stack: Stack, f: F) -> Self
     where
         F: FnOnce(&Yielder<(), T>) + 'static,
@@ -670,18 +1021,24 @@ impl<T> Generator<T> {
     }
 }
 
+/// One step of a generator, for [`Generator`] and [`ScopedGenerator`].
+#[inline]
+fn generator_next<T>(co: &mut RawCoroutine<'_, (), T, ()>) -> Option<T> {
+    if co.is_done() {
+        return None;
+    }
+    match co.resume(()) {
+        CoroutineResult::Yield(v) => Some(v),
+        CoroutineResult::Return(()) => None,
+    }
+}
+
 impl<T> Iterator for Generator<T> {
     type Item = T;
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        if self.co.is_done() {
-            return None;
-        }
-        match self.co.resume(()) {
-            CoroutineResult::Yield(v) => Some(v),
-            CoroutineResult::Return(()) => None,
-        }
+        generator_next(&mut self.co.inner)
     }
 }
 
@@ -692,158 +1049,3 @@ impl<T> core::fmt::Debug for Generator<T> {
         f.debug_struct("Generator").field("co", &self.co).finish()
     }
 }
-
-// ---------------------------------------------------------------------------
-// Scoped coroutines: closures that borrow from their caller.
-
-/// Runs `f` with a [`Scope`] in which coroutines and generators may borrow
-/// anything that outlives the call, in the manner of `std::thread::scope`.
-///
-/// # Examples
-/// ```
-/// let words = vec!["stack", "ful"];
-/// let joined: String = swapctx::scope(|s| {
-///     s.generator(|y| for w in &words { y.suspend(*w) }).collect()
-/// });
-/// assert_eq!(joined, "stackful");
-/// assert_eq!(words.len(), 2); // still ours
-/// ```
-///
-/// # Why this is sound, even with `mem::forget`
-/// A [`ScopedCoroutine<'scope, ..>`](ScopedCoroutine) cannot outlive
-/// `'scope`, so by the time `scope` returns every one of them was dropped
-/// or leaked. Dropped: its drop unwound its stack while the borrows were
-/// alive. Leaked (`mem::forget`): it can never run again, since only its
-/// handle could resume it, and its stack, which owns the mapping, is leaked
-/// with it: the memory is never unmapped or reused. So nothing on that
-/// stack ever reads a borrow after the scope, and values pinned on it stay
-/// where they are forever, as `Pin` demands. (This is why a coroutine owns
-/// its stack instead of borrowing one: a borrowed stack could be reused
-/// after a `forget`, under the feet of the pinned values on it.) Unlike
-/// `std::thread::scope`, nothing has to be joined: a coroutine only runs
-/// inside `resume`, on the caller's thread.
-pub fn scope<'env, T>(f: impl for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T) -> T {
-    let scope = Scope {
-        _scope: PhantomData,
-        _env: PhantomData,
-    };
-    f(&scope)
-}
-
-/// Where scoped coroutines are made; see [`scope`].
-pub struct Scope<'scope, 'env: 'scope> {
-    _scope: PhantomData<&'scope mut &'scope ()>,
-    _env: PhantomData<&'env mut &'env ()>,
-}
-
-impl<'scope> Scope<'scope, '_> {
-    /// A coroutine whose closure may borrow from outside the scope, on a
-    /// new default-size stack.
-    ///
-    /// # Panics
-    /// If the stack cannot be had, as [`Coroutine::new`].
-    pub fn coroutine<I, Y, R, F>(&'scope self, f: F) -> ScopedCoroutine<'scope, I, Y, R>
-    where
-        F: FnOnce(&Yielder<I, Y>, I) -> R + 'scope,
-    {
-        self.coroutine_with_stack(default_stack(), f)
-    }
-
-    /// As [`coroutine`](Scope::coroutine), on `stack`.
-    pub fn coroutine_with_stack<I, Y, R, F>(
-        &'scope self,
-        stack: Stack,
-        f: F,
-    ) -> ScopedCoroutine<'scope, I, Y, R>
-    where
-        F: FnOnce(&Yielder<I, Y>, I) -> R + 'scope,
-    {
-        ScopedCoroutine {
-            inner: RawCoroutine::with_stack(stack, f),
-        }
-    }
-
-    /// A generator whose closure may borrow from outside the scope.
-    ///
-    /// # Panics
-    /// If the stack cannot be had, as [`Coroutine::new`].
-    pub fn generator<T, F>(&'scope self, f: F) -> ScopedGenerator<'scope, T>
-    where
-        F: FnOnce(&Yielder<(), T>) + 'scope,
-    {
-        ScopedGenerator {
-            co: self.coroutine(move |y, ()| f(y)),
-        }
-    }
-}
-
-/// A coroutine made in a [`scope`]; like [`Coroutine`], but its closure may
-/// borrow for `'scope`.
-///
-/// ```
-/// use swapctx::CoroutineResult;
-///
-/// let mut total = 0;
-/// swapctx::scope(|s| {
-///     let mut acc = s.coroutine(|y, mut x: i32| loop {
-///         total += x;
-///         x = y.suspend(());
-///     });
-///     for i in 1..=4 {
-///         assert_eq!(acc.resume(i), CoroutineResult::<(), ()>::Yield(()));
-///     }
-/// });
-/// assert_eq!(total, 10);
-/// ```
-pub struct ScopedCoroutine<'scope, I, Y, R> {
-    inner: RawCoroutine<'scope, I, Y, R>,
-}
-
-impl<I, Y, R> ScopedCoroutine<'_, I, Y, R> {
-    /// As [`Coroutine::resume`].
-    ///
-    /// # Panics
-    /// As [`Coroutine::resume`].
-    #[inline]
-    pub fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
-        self.inner.resume(input)
-    }
-
-    /// As [`Coroutine::is_done`].
-    pub fn is_done(&self) -> bool {
-        self.inner.is_done()
-    }
-
-    /// As [`Coroutine::stack`].
-    pub fn stack(&self) -> &Stack {
-        self.inner.stack()
-    }
-
-    /// As [`Coroutine::into_stack`].
-    pub fn into_stack(self) -> Stack {
-        self.inner.into_stack()
-    }
-}
-
-/// A generator made in a [`scope`]; like [`Generator`], but its closure may
-/// borrow for `'scope`.
-pub struct ScopedGenerator<'scope, T> {
-    co: ScopedCoroutine<'scope, (), T, ()>,
-}
-
-impl<T> Iterator for ScopedGenerator<'_, T> {
-    type Item = T;
-
-    #[inline]
-    fn next(&mut self) -> Option<T> {
-        if self.co.is_done() {
-            return None;
-        }
-        match self.co.resume(()) {
-            CoroutineResult::Yield(v) => Some(v),
-            CoroutineResult::Return(()) => None,
-        }
-    }
-}
-
-impl<T> core::iter::FusedIterator for ScopedGenerator<'_, T> {}

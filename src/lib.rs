@@ -21,6 +21,8 @@
 mod arch;
 #[cfg(feature = "std")]
 mod capi;
+#[cfg(all(doctest, feature = "std"))]
+mod compile_fail;
 #[cfg(feature = "std")]
 pub mod coroutine;
 mod error;
