@@ -216,6 +216,7 @@ struct ForcedUnwind {
 
 /// After this many rounds of the forced unwind (a body that catches it and
 /// suspends again, over and over), the process aborts.
+#[cfg_attr(not(panic = "unwind"), allow(dead_code))]
 const MAX_UNWIND_ROUNDS: u32 = 64;
 
 /// The word a resume sends in place of a pointer to the input: "unwind".
@@ -369,6 +370,7 @@ fn run_quietly(f: impl FnOnce()) {
 }
 
 /// Drops `value` with [`run_quietly`].
+#[cfg_attr(not(panic = "unwind"), allow(dead_code))]
 fn drop_quietly<T>(value: T) {
     run_quietly(move || drop(value));
 }

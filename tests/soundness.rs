@@ -541,3 +541,68 @@ fn every_closure_the_size_check_accepts_runs_with_room_to_spare() {
         "a 30 KiB closure was accepted on 64 KiB"
     );
 }
+
+// ---------------------------------------------------------------------------
+// panic = "abort": examples/panic_abort.rs, built with that profile.
+
+/// Builds examples/panic_abort.rs with `panic = "abort"` (a build of its
+/// own, in this test's scratch directory) and returns its path.
+fn build_panic_abort_example() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("panic-abort");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "panic_abort"])
+        .args([
+            "--profile",
+            "panic-abort",
+            "--no-default-features",
+            "--features",
+            "std",
+        ])
+        .arg("--target-dir")
+        .arg(&dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .expect("cargo could not be started");
+    assert!(
+        status.success(),
+        "building the panic = \"abort\" example failed"
+    );
+    dir.join("panic-abort/examples/panic_abort")
+}
+
+#[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "builds and runs a program for the host: checked in the native x86_64 run"
+)]
+fn with_panic_abort_a_dropped_suspended_coroutines_stack_is_leaked_never_reused() {
+    let exe = build_panic_abort_example();
+    let out = std::process::Command::new(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok: ")).count(),
+        9,
+        "{stdout}"
+    );
+
+    // A suspended scoped coroutine cannot be unwound nor leaked: abort.
+    let out = std::process::Command::new(&exe)
+        .arg("scoped")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+    assert!(
+        stderr.contains("a suspended scoped coroutine must be dropped"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,47 @@
+//! The soundness rules whose result is the end of the process, each run in
+//! a forked child (this file has its own `main`, so that the process is
+//! single-threaded when it forks). The rest is in tests/soundness.rs.
+
+#[path = "common/child.rs"]
+mod child;
+
+use child::{in_child, run_checks, Check};
+use swapctx::{Coroutine, Yielder};
+
+/// A coroutine that panics, with a destructor on its stack that suspends
+/// without catching the refusal: a panic in a destructor during an unwind,
+/// so the process aborts, after swapctx's message.
+fn suspend_in_the_coroutines_own_unwind_aborts_with_the_message() -> Result<(), String> {
+    let out = in_child(|| {
+        let mut co = Coroutine::<(), u8, ()>::new(|y, ()| {
+            struct SuspendInDrop<'a>(&'a Yielder<(), u8>);
+            impl Drop for SuspendInDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.suspend(1);
+                }
+            }
+            let _s = SuspendInDrop(y);
+            panic!("the body's panic");
+        });
+        let _ = co.resume(());
+    });
+    let said = out
+        .output
+        .contains("Yielder::suspend called while the coroutine is unwinding");
+    if out.signal == Some(libc::SIGABRT) && said {
+        Ok(())
+    } else {
+        Err(format!(
+            "signal {:?}, exit {:?}, output:\n{}",
+            out.signal, out.exit, out.output
+        ))
+    }
+}
+
+fn main() {
+    let checks: Vec<Check<'_>> = vec![(
+        "suspend_in_the_coroutines_own_unwind_aborts_with_the_message",
+        Box::new(suspend_in_the_coroutines_own_unwind_aborts_with_the_message),
+    )];
+    run_checks(checks);
+}
