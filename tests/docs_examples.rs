@@ -279,6 +279,12 @@ fn example_binary(name: &str, profile: Profile) -> Result<PathBuf, Failed> {
         if profile == Profile::Release {
             cmd.arg("--release");
         }
+        // The features this test was built with (the Valgrind run), so
+        // that the build does not replace the examples with another
+        // configuration's.
+        if cfg!(feature = "valgrind") {
+            cmd.args(["--features", "valgrind"]);
+        }
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run cargo to build example {name}: {e}"))?;
