@@ -6,6 +6,10 @@
 #  2. stopped while the coroutine is suspended, scripts/swapctx.gdb's
 #     `swapctx-bt` shows the suspended coroutine's frames, and the program
 #     then runs on to a normal exit.
+# This checks the shape of the walk only. The gdb sessions quoted in
+# docs/debugging.md (frame numbers, functions, FILE:LINE, and that every
+# .S line gdb names is an instruction) are compared with gdb's output by
+# tests/docs_examples.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --example debug_me

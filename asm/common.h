@@ -7,15 +7,31 @@
  *               can be linked into one program without a clash.
  * FUNC_BEGIN    global, hidden, typed as a function, aligned.
  * FUNC_END      records the size, so that debuggers and perf see it.
- * CET_ENDBR     x86_64: endbr64 where the build asks for CET branch tracking.
- * BTI_C         aarch64: a `bti c` landing pad (a NOP without BTI).
+ * CET_ENDBR     x86_64: endbr64 where the build asks for CET branch tracking
+ *               (-fcf-protection), at the two trampolines, which are
+ *               reached by an indirect jump.
+ * BTI_C, BTI_J  aarch64: `bti c` / `bti j` landing pads where the build asks
+ *               for BTI (-mbranch-protection=bti); NOPs otherwise.
  *
  * riscv64 needs no landing pad; common.h only checks that the target has
  * the LP64D ABI the switch is written for.
  *
- * Every file ends with NOTE_GNU_STACK: without the note, the linker would
- * assume the object needs an executable stack and make the whole program's
- * stack executable.
+ * Every file ends with NOTE_GNU_STACK and NOTE_GNU_PROPERTY.
+ *  - NOTE_GNU_STACK: without it, the linker would assume the object needs
+ *    an executable stack and make the whole program's stack executable.
+ *  - NOTE_GNU_PROPERTY: the `.note.gnu.property` that tells the linker what
+ *    the object supports; a program is marked (and the loader enforces the
+ *    feature) only if every object in it is. aarch64 with BTI: the object
+ *    is marked BTI, which is true: every function begins with a landing
+ *    pad, and the only indirect branch into this file's code that is not a
+ *    `ret` (coroutine_enter's `br` to the trampoline) lands on `bti j`.
+ *    x86_64: no note, even with -fcf-protection, because the object is NOT
+ *    CET-compatible: the switch ends in `jmp *%rcx` to a resume address,
+ *    which under IBT would need a `notrack` prefix or an `endbr64` at every
+ *    resume point, and switching stacks without switching shadow stacks
+ *    breaks SHSTK. So a CET build stays unmarked (not enforced) instead of
+ *    faulting. tests/docs_examples.rs assembles both files with and without
+ *    the flags and checks the notes (readelf -n) and the landing pads.
  */
 #ifndef SWAPCTX_COMMON_H
 #define SWAPCTX_COMMON_H
@@ -50,8 +66,10 @@
 #    define BTI_J
 #  endif
 #elif defined(__riscv)
-/* 4-byte alignment: the switch is full of 32-bit instructions, even where
- * the C extension could compress some of them. */
+/* 4-byte alignment. Built for rv64gc most instructions are assembled to
+ * their 16-bit compressed forms (the switch is 114 bytes), but a function
+ * still starts on a 4-byte boundary, the usual choice and what a
+ * non-compressed build needs. */
 #  define FUNC_ALIGN .p2align 2
 /* The riscv64 switch saves fs0-fs11 with fsd/fld: it needs the D extension
  * and is written for the LP64D ABI, where those registers are callee-saved.
@@ -78,5 +96,30 @@ sym:
 #define FUNC_END(sym) SIZE(sym)
 
 #define NOTE_GNU_STACK .section .note.GNU-stack, "", %progbits
+
+/* An ELF note (64-bit): namesz 4 ("GNU\0"), descsz 16, type 5
+ * (NT_GNU_PROPERTY_TYPE_0); one property: type, size 4, the feature
+ * bits, padded to 8 bytes. */
+#define GNU_PROPERTY_NOTE_(type, bits)            \
+    .pushsection .note.gnu.property, "a";         \
+    .p2align 3;                                   \
+    .long 4;                                      \
+    .long 16;                                     \
+    .long 5;                                      \
+    .asciz "GNU";                                 \
+    .long type;                                   \
+    .long 4;                                      \
+    .long bits;                                   \
+    .long 0;                                      \
+    .popsection
+
+#if defined(__aarch64__) && defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+/* GNU_PROPERTY_AARCH64_FEATURE_1_AND, bit 0: BTI. (Not PAC: the switch
+ * does not sign return addresses.) */
+#  define NOTE_GNU_PROPERTY GNU_PROPERTY_NOTE_(0xc0000000, 1)
+#else
+/* x86_64: never (see the top of this file); riscv64: nothing to mark. */
+#  define NOTE_GNU_PROPERTY
+#endif
 
 #endif /* SWAPCTX_COMMON_H */

@@ -137,19 +137,6 @@ FUNC_BEGIN(SYM(trampoline))
 FUNC_END(SYM(trampoline))
 
 /*
- * The coroutine layer's trampoline (see the x86_64 file for the scheme).
- * A fresh coroutine's stack, as `init_coroutine` leaves it:
- *
- *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
- *   slots - 24:  0 (padding)
- *   slots - 16:  entry function
- *   slots -  8:  data pointer
- *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
- *
- * `resume` pops the first pair and branches here with x0 = the value of
- * the first resume and sp = slots - 16.
- */
-/*
  * The way into a coroutine, called with `bl` by `resume`
  * (src/arch/aarch64.rs) after it saved x29 and x19; x1 = the coroutine's
  * slots [link, this], x0 = the value, x30 = the resumer's resume address.
@@ -157,6 +144,7 @@ FUNC_END(SYM(trampoline))
  */
 FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_startproc
+    BTI_C                           /* reached by `bl`; a pad anyway, as every function has */
     str     x30, [sp, #-16]!        /* push the resumer's resume address */
     mov     x9, sp
     str     x9, [x1]                /* link = resumer's sp */
@@ -167,6 +155,20 @@ FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_endproc
 FUNC_END(SYM(coroutine_enter))
 
+/*
+ * The coroutine layer's trampoline (see the x86_64 file for the scheme).
+ * A fresh coroutine's stack, as `init_coroutine` leaves it:
+ *
+ *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
+ *   slots - 24:  0 (padding)
+ *   slots - 16:  entry function
+ *   slots -  8:  data pointer
+ *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
+ *
+ * `coroutine_enter` (below) pops the first pair, the address of this
+ * trampoline, and branches here (`br x9`, so the landing pad is `bti j`)
+ * with x0 = the value of the first resume and sp = slots - 16.
+ */
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined x30              /* until sp = slots: no caller */
@@ -197,9 +199,10 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
      */
     adr     x30, 1f                 /* the return address an unwinder sees */
     br      x16                     /* entry(value, data): never returns */
-    nop                             /* x30 - 4 is looked up: this row. Never run */
+    nop                             /* unwinders look up x30 - 1, inside this nop: its row. Never run */
 1:  brk     #0                      /* if the entry returns: trap */
     .cfi_endproc
 FUNC_END(SYM(coroutine_trampoline))
 
 NOTE_GNU_STACK
+NOTE_GNU_PROPERTY

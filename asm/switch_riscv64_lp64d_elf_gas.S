@@ -200,9 +200,11 @@ FUNC_END(SYM(trampoline))
  *   sp+16  s0                      sp+16  s0
  *   sp+24  s1                      sp+24  s1
  *
- * Return-address prediction: the psABI names ra (x1) and t0 (x5) link
- * registers; a `jalr` that writes one pushes the return-address stack, one
- * that jumps through one (and writes neither) pops it. `resume`'s `call`
+ * Return-address prediction: the ISA manual's hints for JALR (unprivileged
+ * spec, "Unconditional Jumps", the table of return-address stack hints)
+ * treat ra (x1) and t0 (x5) as link registers; a `jalr` that writes one
+ * pushes the return-address stack, one that jumps through one (and writes
+ * neither) pops it. (The psABI only makes ra the return address.) `resume`'s `call`
  * pushes, and the coroutine comes back with a `ret` through the ra it
  * saved: a matching pop. Every other jump here goes through t1 (x6), which
  * is no link register, so it leaves the return-address stack alone.
@@ -268,3 +270,4 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
 FUNC_END(SYM(coroutine_trampoline))
 
 NOTE_GNU_STACK
+NOTE_GNU_PROPERTY

@@ -153,24 +153,6 @@ FUNC_BEGIN(SYM(trampoline))
 FUNC_END(SYM(trampoline))
 
 /*
- * The coroutine layer's trampoline. Coroutines switch with inline asm in
- * src/arch/x86_64.rs (`resume`/`suspend`), which saves only rbx, rbp and
- * a resume address and lets the compiler save whatever else is live. A
- * fresh coroutine's stack, as `init_coroutine` leaves it:
- *
- *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
- *   slots - 24:  entry function
- *   slots - 16:  data pointer
- *   slots -  8:  0 (padding)
- *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
- *
- * `resume` pops the first word and jumps to it, so this runs with
- * rdi = the value of the first resume and rsp = slots - 24.
- *
- *                                   rdi             rsi
- *   noreturn void entry(uintptr_t value, void *data);
- */
-/*
  * The way into a coroutine, called by `resume` (src/arch/x86_64.rs) after
  * it pushed rbp and rbx; rsi = the coroutine's slots [link, this], rdi =
  * the value. The `call` that got here pushed the resumer's resume address;
@@ -186,6 +168,24 @@ FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_endproc
 FUNC_END(SYM(coroutine_enter))
 
+/*
+ * The coroutine layer's trampoline. Coroutines switch with inline asm in
+ * src/arch/x86_64.rs (`resume`/`suspend`), which saves only rbx, rbp and
+ * a resume address and lets the compiler save whatever else is live. A
+ * fresh coroutine's stack, as `init_coroutine` leaves it:
+ *
+ *   slots - 32:  address of this trampoline   <- the coroutine's saved sp
+ *   slots - 24:  entry function
+ *   slots - 16:  data pointer
+ *   slots -  8:  0 (padding)
+ *   slots     :  the coroutine's two stack-pointer slots (16-byte aligned)
+ *
+ * `coroutine_enter` (above) pops the first word and jumps to it, so this
+ * runs with rdi = the value of the first resume and rsp = slots - 24.
+ *
+ *                                   rdi             rsi
+ *   noreturn void entry(uintptr_t value, void *data);
+ */
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined %rip             /* until rsp = slots: no caller */
@@ -242,3 +242,4 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
 FUNC_END(SYM(coroutine_trampoline))
 
 NOTE_GNU_STACK
+NOTE_GNU_PROPERTY

@@ -4,7 +4,9 @@
 //!
 //! `cargo bench --bench switch`. The "round trip" group times there and
 //! back (two switches); the "one way" group times single hops around a ring
-//! of raw contexts.
+//! of raw contexts; the "return-stack buffer" group times a coroutine
+//! round trip with `suspend` inlined into the coroutine's body and with
+//! `suspend` inside a function the body calls (docs/08-measuring-a-switch.md).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -14,6 +16,41 @@ mod peers;
 mod roundtrip;
 
 use roundtrip::RoundTrip;
+use swapctx::{Coroutine, CoroutineResult, Yielder};
+
+/// The coroutine suspends from inside a function it called, not inlined
+/// into its body (as a tree walk or a parser does): at the `suspend`, the
+/// coroutine's own call to the helper is on the return-stack buffer above
+/// `resume`'s, so the `ret` out of `suspend` and the helper's `ret` after
+/// the next resume are both predicted to the wrong place.
+struct SuspendInHelper(Coroutine<u64, u64, ()>);
+
+#[inline(never)]
+fn helper(y: &Yielder<u64, u64>, x: u64) -> u64 {
+    y.suspend(std::hint::black_box(x).wrapping_add(1))
+}
+
+impl SuspendInHelper {
+    fn new() -> Self {
+        SuspendInHelper(Coroutine::new(|y, mut x: u64| loop {
+            x = helper(y, x);
+        }))
+    }
+}
+
+impl RoundTrip for SuspendInHelper {
+    #[inline(never)]
+    fn round_trips(&mut self, n: u64) -> u64 {
+        let mut x = 0;
+        for _ in 0..n {
+            match self.0.resume(x) {
+                CoroutineResult::Yield(v) => x = v,
+                CoroutineResult::Return(()) => unreachable!(),
+            }
+        }
+        x
+    }
+}
 
 fn bench_one(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -73,5 +110,22 @@ fn one_way(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, round_trip, one_way);
+/// Where the coroutine suspends decides whether its switches pair with the
+/// return-stack buffer (docs/08-measuring-a-switch.md).
+fn return_stack_buffer(c: &mut Criterion) {
+    let mut g = c.benchmark_group("return-stack buffer");
+    bench_one(
+        &mut g,
+        "coroutine, suspend inlined",
+        roundtrip::SwapctxCoroutine::new(),
+    );
+    bench_one(
+        &mut g,
+        "coroutine, suspend in a non-inlined helper",
+        SuspendInHelper::new(),
+    );
+    g.finish();
+}
+
+criterion_group!(benches, round_trip, one_way, return_stack_buffer);
 criterion_main!(benches);

@@ -8,8 +8,9 @@
 //! signal that ended it.
 //!
 //! Under qemu-user (the aarch64 tests on an x86_64 machine) the child
-//! cannot be started: qemu does not run a program's children under
-//! emulation. Run this one natively.
+//! cannot be started: it is this program `exec`'d again, and the host
+//! kernel runs an aarch64 program only through qemu's binfmt handler, which
+//! a plain qemu-user install does not register. Run this one natively.
 //!
 //! The addresses change from run to run; the chapter's test replaces every
 //! hexadecimal number with 0xADDR before comparing.

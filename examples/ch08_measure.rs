@@ -4,8 +4,10 @@
 //! `std::time::Instant`, several times, and prints the best run in
 //! nanoseconds per round trip. The best of several runs is the least
 //! disturbed by other processes, interrupts and frequency changes; it is
-//! still only one machine's number on one day. Build with `--release` to
-//! measure anything meaningful:
+//! still only one machine's number on one day. The third line suspends
+//! from a non-inlined helper instead of the coroutine's own body, which
+//! unpairs the return-stack buffer (docs/08-measuring-a-switch.md). Build
+//! with `--release` to measure anything meaningful:
 //!
 //! ```text
 //! cargo run --release --example ch08_measure
@@ -16,7 +18,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use swapctx::raw::{self, Context};
-use swapctx::{Coroutine, Stack};
+use swapctx::{Coroutine, Stack, Yielder};
 
 const ROUND_TRIPS: u32 = 200_000;
 const RUNS: u32 = 5;
@@ -50,6 +52,12 @@ unsafe extern "C" fn echo(mut value: usize, data: *mut c_void) -> ! {
             raw::switch(&mut (*pair).echo, main, value)
         };
     }
+}
+
+/// Suspends on behalf of the coroutine's body, from a frame of its own.
+#[inline(never)]
+fn suspend_in_a_helper(y: &Yielder<usize, usize>, v: usize) -> usize {
+    y.suspend(black_box(v))
 }
 
 #[inline(never)]
@@ -102,7 +110,21 @@ fn main() -> Result<(), swapctx::Error> {
     });
     println!("Coroutine::resume + suspend:      {co_ns:>7.1} ns per round trip");
 
-    // 3. For scale: an ordinary call and return.
+    // 3. The same, but the coroutine suspends from inside a function it
+    //    called: its own call is then on the return-stack buffer above
+    //    `resume`'s, and both returns that cross the switch are
+    //    mispredicted (the chapter's "return-stack buffer" section).
+    let mut co = Coroutine::<usize, usize, ()>::new(|y, mut v| loop {
+        v = suspend_in_a_helper(y, v);
+    });
+    let helper_ns = best_ns(|n| {
+        for i in 0..n as usize {
+            black_box(co.resume(i));
+        }
+    });
+    println!("  ... with suspend in a helper:   {helper_ns:>7.1} ns per round trip");
+
+    // 4. For scale: an ordinary call and return.
     let call_ns = best_ns(|n| {
         for i in 0..n as usize {
             black_box(plain_call(i));

@@ -33,7 +33,8 @@ pub(crate) const OFF_R13: usize = 24;
 pub(crate) const OFF_R12: usize = 32;
 pub(crate) const OFF_RBX: usize = 40;
 pub(crate) const OFF_RBP: usize = 48;
-/// Where the switch's `ret` goes.
+/// The return address: the switch ends in `popq %rcx; jmpq *%rcx` (not a
+/// `ret`, see the `.S` file), which goes where this word says.
 pub(crate) const OFF_RET: usize = 56;
 
 const _: () = assert!(OFF_RET + 8 == FRAME_SIZE);
