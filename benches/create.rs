@@ -94,7 +94,7 @@ fn many(c: &mut Criterion) {
                     Stack::with_default_size().unwrap(),
                     |y: &Yielder<u64, u64>, _| touch_and_suspend(|v| y.suspend(v)),
                 );
-                co.resume(0);
+                let _ = co.resume(0);
                 live.push(co);
             }
             live.clear();
@@ -109,7 +109,7 @@ fn many(c: &mut Criterion) {
                     Coroutine::with_stack(pool.stack().unwrap(), |y: &Yielder<u64, u64>, _| {
                         touch_and_suspend(|v| y.suspend(v))
                     });
-                co.resume(0);
+                let _ = co.resume(0);
                 live.push(co);
             }
             live.clear();

@@ -23,7 +23,7 @@ fn pipeline(c: &mut Criterion) {
                 sum
             });
             for i in 0..ITEMS {
-                consumer.resume(Some(i));
+                let _ = consumer.resume(Some(i));
             }
             match consumer.resume(None) {
                 CoroutineResult::Return(sum) => assert_eq!(sum, ITEMS * (ITEMS - 1) / 2),

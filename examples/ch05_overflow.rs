@@ -37,7 +37,7 @@ fn recurse(depth: u64) -> u64 {
 fn child() {
     let stack = Stack::new(16 * 1024).expect("a stack");
     let mut co = Coroutine::<(), (), u64>::with_stack(stack, |_y, ()| recurse(0));
-    co.resume(());
+    let _ = co.resume(());
     unreachable!("the overflow aborts the process");
 }
 

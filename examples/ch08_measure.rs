@@ -105,7 +105,7 @@ fn main() -> Result<(), swapctx::Error> {
     });
     let co_ns = best_ns(|n| {
         for i in 0..n as usize {
-            black_box(co.resume(i));
+            let _ = black_box(co.resume(i));
         }
     });
     println!("Coroutine::resume + suspend:      {co_ns:>7.1} ns per round trip");
@@ -119,7 +119,7 @@ fn main() -> Result<(), swapctx::Error> {
     });
     let helper_ns = best_ns(|n| {
         for i in 0..n as usize {
-            black_box(co.resume(i));
+            let _ = black_box(co.resume(i));
         }
     });
     println!("  ... with suspend in a helper:   {helper_ns:>7.1} ns per round trip");

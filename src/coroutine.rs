@@ -102,17 +102,16 @@
 //! - **Unwinding.** A panic inside a coroutine is caught on its own stack
 //!   and re-raised from `resume` in the resumer: no unwind crosses the
 //!   switch. The standard library keeps its "panicking" state per thread,
-//!   so a coroutine that suspended from a destructor during its *own*
-//!   unwind would hand that state to its resumer (`std::thread::panicking()`
-//!   true, mutexes poisoned, a second panic aborting): [`Yielder::suspend`]
-//!   refuses, with a panic that says so. A coroutine that was resumed from
-//!   a destructor during the *resumer's* unwind may suspend: the resumer
-//!   gets back a state that is its own. (Both at once, a coroutine resumed
-//!   during an unwind that then panics and suspends during its own unwind,
-//!   is allowed too, and is the one case where the resumer sees the
-//!   coroutine's unwind until it ends.) A panic payload whose own `Drop`
-//!   panics is dropped in turn, and leaked if that keeps panicking: clean-up
-//!   never panics out of `drop` or into the switch.
+//!   not per stack, so a coroutine that suspended from a destructor during
+//!   an unwind would hand that state to its resumer
+//!   (`std::thread::panicking()` true, mutexes poisoned, a second panic
+//!   aborting). [`Yielder::suspend`] therefore refuses to run while the
+//!   thread is panicking, with a panic that says so; in a destructor that
+//!   does not catch it, that aborts the process, message first. This also
+//!   covers a coroutine resumed from a destructor during the *resumer's*
+//!   unwind: it runs, and may return, but cannot suspend. A panic payload
+//!   whose own `Drop` panics is dropped in turn, and leaked if that keeps
+//!   panicking: clean-up never panics out of `drop` or into the switch.
 //! - **Threads.** Every handle type is `!Send` and `!Sync`: code in a
 //!   coroutine may cache the address of a thread-local across `suspend`.
 //!   Threads started inside a coroutine are the coroutine's business; the
@@ -178,24 +177,18 @@ impl<Y, R> CoroutineResult<Y, R> {
 }
 
 /// The two stack-pointer slots at the top of a coroutine stack (the
-/// switch in `src/arch` reads and writes `link` and `this` at +0 and +8),
-/// and what `suspend` must know of the last resume.
+/// switch in `src/arch` reads and writes `link` and `this` at +0 and +8).
 #[repr(C, align(16))]
 struct Slots {
     /// The resumer's saved stack pointer, while the coroutine runs.
     link: *mut u8,
     /// The coroutine's saved stack pointer, while it is suspended.
     this: *mut u8,
-    /// Set by a resume made while the thread was panicking (from a
-    /// destructor during an unwind), cleared by the next suspend: a suspend
-    /// while panicking is allowed then, since the resumer is unwinding
-    /// itself (see `Yielder::suspend`).
-    resumed_while_panicking: bool,
 }
 
 const _: () = assert!(mem::offset_of!(Slots, link) == 0);
 const _: () = assert!(mem::offset_of!(Slots, this) == mem::size_of::<usize>());
-const _: () = assert!(mem::size_of::<Slots>() % arch::STACK_ALIGN == 0);
+const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
 
 /// Sent out of the coroutine by its last switch. (A yield sends a pointer
 /// to the yielded value itself; the resumer tells the two apart by the
@@ -273,9 +266,9 @@ impl<I, Y> Yielder<I, Y> {
     /// return: it unwinds the coroutine's stack so its destructors run.
     ///
     /// # Panics
-    /// If the coroutine is unwinding (a destructor running during its own
-    /// panic, or its clean-up, called it): a suspend then would hand the
-    /// unwind's "panicking" state to the resumer. See [What is sound, and
+    /// If the thread is panicking (a destructor running during an unwind
+    /// called it): a suspend then would hand the unwind's "panicking" state
+    /// to the resumer. See [What is sound, and
     /// why](crate::coroutine#what-is-sound-and-why).
     ///
     /// # Examples
@@ -293,8 +286,7 @@ impl<I, Y> Yielder<I, Y> {
     #[track_caller]
     pub fn suspend(&self, value: Y) -> I {
         if std::thread::panicking() {
-            // SAFETY: our slots, at the top of our running coroutine.
-            unsafe { suspend_while_panicking(self.slots) };
+            suspend_while_panicking();
         }
         let value = ManuallyDrop::new(value);
         // SAFETY: `slots` is at the top of the stack of the coroutine this
@@ -315,25 +307,17 @@ impl<I, Y> Yielder<I, Y> {
     }
 }
 
-/// A suspend while the thread is panicking: allowed if the coroutine was
-/// resumed while panicking (its resumer is unwinding, and gets back a
-/// state that is its own), refused if the unwind is the coroutine's own.
-///
-/// # Safety
-/// `slots` are the running coroutine's.
+/// A suspend while the thread is panicking is refused (see
+/// `Yielder::suspend`).
 #[cold]
 #[inline(never)]
 #[track_caller]
-unsafe fn suspend_while_panicking(slots: *mut Slots) {
-    // SAFETY: per the contract.
-    let resumer_unwinds = unsafe { mem::replace(&mut (*slots).resumed_while_panicking, false) };
-    if !resumer_unwinds {
-        panic!(
-            "swapctx: Yielder::suspend called while the coroutine is unwinding (from a \
-             destructor during a panic); a coroutine cannot suspend then, or its resumer \
-             would see the unwind as its own"
-        )
-    }
+fn suspend_while_panicking() -> ! {
+    panic!(
+        "swapctx: Yielder::suspend called while the thread is panicking (from a destructor \
+         during an unwind); a coroutine cannot suspend then, or its resumer would see the \
+         unwind as its own"
+    )
 }
 
 /// Starts the unwind that drop asked for: no panic hook, a private payload
@@ -391,9 +375,10 @@ fn slots_below(closure: *mut u8) -> *mut Slots {
 }
 
 /// Moves the closure out of its place at the top of the stack and calls
-/// it. Kept apart (and not inlined) so that the closure's bytes are copied
-/// in this one frame, not in each of the `catch_unwind` frames around it.
-#[inline(never)]
+/// it. Kept apart so that the closure's bytes are copied in this one frame
+/// (an unoptimised build does not inline it), not in each of the
+/// `catch_unwind` frames around it.
+#[inline]
 fn call_closure<F, I, Y, R>(closure: *mut F, yielder: &Yielder<I, Y>, input: I) -> R
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
@@ -468,6 +453,7 @@ enum State {
     Panicked,
     /// Dropped while suspended with `panic = "abort"`: it could not be
     /// unwound, so its stack must be leaked, never reused.
+    #[cfg_attr(panic = "unwind", allow(dead_code))]
     Abandoned,
 }
 
@@ -515,7 +501,6 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             slots.write(Slots {
                 link: ptr::null_mut(),
                 this: sp,
-                resumed_while_panicking: false,
             });
         }
         RawCoroutine {
@@ -544,9 +529,6 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // by the coroutine.
         unsafe {
             let slots = self.slots;
-            if std::thread::panicking() {
-                (*slots).resumed_while_panicking = true;
-            }
             let p = self.enter(&*input as *const I as usize);
             if !(*slots).this.is_null() {
                 return CoroutineResult::Yield(ptr::read(p as *const Y));
@@ -710,13 +692,15 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     #[track_caller]
     fn into_stack(mut self) -> Stack {
         self.finish();
-        let size = self.stack.size();
+        #[cfg(not(panic = "unwind"))]
         let abandoned = self.state == State::Abandoned;
         // SAFETY: `self` is forgotten right after, so the stack is taken
         // exactly once and Drop does not run.
         let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
         mem::forget(self);
+        #[cfg(not(panic = "unwind"))]
         if abandoned {
+            let size = stack.size();
             abandon(stack);
             return Stack::new(size)
                 .unwrap_or_else(|e| panic!("swapctx: failed to allocate a coroutine stack: {e}"));
@@ -731,16 +715,18 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
         self.finish();
         // SAFETY: dropped exactly once, here; nothing runs on it any more.
         let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
+        // Only a build without unwinding abandons stacks.
+        #[cfg(not(panic = "unwind"))]
         if self.state == State::Abandoned {
-            abandon(stack);
-        } else {
-            drop(stack);
+            return abandon(stack);
         }
+        drop(stack);
     }
 }
 
 /// Leaks the stack of a coroutine that could not be unwound, and counts it.
 #[cold]
+#[cfg_attr(panic = "unwind", allow(dead_code))]
 fn abandon(stack: Stack) {
     mem::forget(stack);
     ABANDONED.fetch_add(1, Ordering::Relaxed);

@@ -181,7 +181,7 @@ fn catch_unwind_inside_the_body_cannot_swallow_the_clean_up() {
         y.suspend(());
         unreachable!("suspend must re-raise the clean-up");
     });
-    co.resume(());
+    let _ = co.resume(());
     drop(co);
     assert_eq!(caught.get(), 1);
     assert_eq!(
@@ -200,7 +200,7 @@ fn a_body_that_catches_the_clean_up_and_returns_is_dropped_too() {
         let _ = panic::catch_unwind(AssertUnwindSafe(|| y.suspend(())));
         "returned anyway".to_string()
     });
-    co.resume(());
+    let _ = co.resume(());
     drop(co);
     assert_eq!(drops.get(), 1);
 }
@@ -229,7 +229,7 @@ fn dropping_while_the_resumer_unwinds_still_cleans_up() {
             let _g = DropCounter(d);
             y.suspend(());
         });
-        co.resume(());
+        let _ = co.resume(());
         panic!("resumer fails");
     }));
     assert!(result.is_err());
@@ -395,7 +395,7 @@ fn into_stack_of_a_suspended_coroutine_unwinds_it_first() {
         let _g = DropCounter(d);
         y.suspend(());
     });
-    co.resume(());
+    let _ = co.resume(());
     let _stack = co.into_stack();
     assert_eq!(drops.get(), 1);
 }
@@ -429,7 +429,7 @@ fn scoped_generators_borrow_from_the_caller() {
         });
         let mut total = 0;
         for v in g {
-            c.resume(v);
+            let _ = c.resume(v);
             total += v;
         }
         total

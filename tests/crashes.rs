@@ -50,7 +50,7 @@ fn deep_recursion() {
     let stack = Stack::new(64 * 1024).unwrap();
     announce(&stack);
     let mut co = Coroutine::<(), (), u64>::with_stack(stack, |_y: &Yielder<(), ()>, ()| recurse(0));
-    co.resume(());
+    let _ = co.resume(());
 }
 
 #[inline(never)]
@@ -63,13 +63,13 @@ fn large_frame() {
     let stack = Stack::new(64 * 1024).unwrap();
     announce(&stack);
     let mut co = Coroutine::<(), (), u8>::with_stack(stack, |_, ()| big_frame());
-    co.resume(());
+    let _ = co.resume(());
 }
 
 fn thread_overflow_after_swapctx() {
     // Installs swapctx's handler (and runs a coroutine, for good measure).
     let mut co = Coroutine::<(), (), u8>::new(|_, ()| 1);
-    co.resume(());
+    let _ = co.resume(());
     let t = std::thread::Builder::new()
         .name("deep".into())
         .stack_size(128 * 1024)
@@ -96,7 +96,7 @@ fn deep_recursion_with(stack: Stack) {
     announce(&stack);
     eprintln!("guard kind {:?}", stack.guard_kind());
     let mut co = Coroutine::<(), (), u64>::with_stack(stack, |_y: &Yielder<(), ()>, ()| recurse(0));
-    co.resume(());
+    let _ = co.resume(());
 }
 
 fn deep_recursion_mprotect_guard() {

@@ -260,12 +260,8 @@ fn coroutines_made_while_a_scope_cleans_up_are_finished_too() {
             struct MakeAnother<'s, 'e>(&'s swapctx::Scope<'s, 'e>, &'s Cell<bool>);
             impl Drop for MakeAnother<'_, '_> {
                 fn drop(&mut self) {
-                    let flag = self.1;
-                    let mut another = self.0.coroutine(move |y: &Yielder<(), ()>, ()| {
-                        let _f = SetOnDrop(flag);
-                        y.suspend(());
-                    });
-                    let _ = another.resume(());
+                    let flag = SetOnDrop(self.1);
+                    let another = self.0.coroutine(move |_: &Yielder<(), ()>, ()| drop(flag));
                     std::mem::forget(another);
                 }
             }
@@ -307,14 +303,56 @@ fn suspend_during_the_coroutines_own_unwind_is_refused_and_the_resumer_never_see
     drop(guard);
     assert!(!lock.is_poisoned(), "the resumer's mutex was poisoned");
     assert!(
-        refusal
-            .borrow()
-            .contains("while the coroutine is unwinding"),
+        refusal.borrow().contains("while the thread is panicking"),
         "{}",
         refusal.borrow()
     );
     assert!(co.is_done());
     drop(co);
+}
+
+#[test]
+fn a_coroutine_resumed_during_the_resumers_unwind_cannot_suspend() {
+    let refusal = RefCell::new(String::new());
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        struct DriveInDrop<'a>(&'a RefCell<String>);
+        impl Drop for DriveInDrop<'_> {
+            fn drop(&mut self) {
+                let mut g = Coroutine::<(), u8, ()>::new(|y, ()| {
+                    y.suspend(1);
+                });
+                let err = panic::catch_unwind(AssertUnwindSafe(|| g.resume(())))
+                    .expect_err("a coroutine suspended while its resumer unwound");
+                *self.0.borrow_mut() = message(&*err);
+            }
+        }
+        let _d = DriveInDrop(&refusal);
+        panic!("the resumer's panic");
+    }));
+    assert!(
+        refusal.borrow().contains("while the thread is panicking"),
+        "{}",
+        refusal.borrow()
+    );
+}
+
+#[test]
+fn a_coroutine_resumed_during_the_resumers_unwind_may_return() {
+    let got = Cell::new(None);
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        struct RunInDrop<'a>(&'a Cell<Option<u8>>);
+        impl Drop for RunInDrop<'_> {
+            fn drop(&mut self) {
+                let mut co = Coroutine::<u8, (), u8>::new(|_, x| x + 1);
+                if let CoroutineResult::Return(v) = co.resume(41) {
+                    self.0.set(Some(v));
+                }
+            }
+        }
+        let _d = RunInDrop(&got);
+        panic!("the resumer's panic");
+    }));
+    assert_eq!(got.get(), Some(42));
 }
 
 #[test]

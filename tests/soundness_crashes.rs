@@ -27,7 +27,7 @@ fn suspend_in_the_coroutines_own_unwind_aborts_with_the_message() -> Result<(), 
     });
     let said = out
         .output
-        .contains("Yielder::suspend called while the coroutine is unwinding");
+        .contains("Yielder::suspend called while the thread is panicking");
     if out.signal == Some(libc::SIGABRT) && said {
         Ok(())
     } else {
