@@ -547,6 +547,10 @@ fn check_sizes(stack_size: usize, sizes: &[(usize, Option<usize>)]) {
 }
 
 #[test]
+#[cfg_attr(
+    feature = "valgrind",
+    ignore = "Memcheck forbids reading a stack below its stack pointer, which this measurement does"
+)]
 fn every_closure_the_size_check_accepts_runs_with_room_to_spare() {
     let min = Stack::MIN_SIZE;
     let small = [
@@ -643,4 +647,81 @@ fn with_panic_abort_a_dropped_suspended_coroutines_stack_is_leaked_never_reused(
         stderr.contains("a suspended scoped coroutine must be dropped"),
         "{stderr}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Random sequences of what a program can do with scoped handles.
+
+/// Makes, resumes, drops, forgets, and moves scoped handles into other
+/// suspended coroutines, at random, in nested scopes; every coroutine's
+/// guard must be dropped exactly once by the time the outer scope returns.
+#[test]
+fn random_scoped_handles_are_each_finished_exactly_once() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    type H<'s> = swapctx::ScopedCoroutine<'s, u32, u32, ()>;
+
+    struct Guard<'a>(&'a RefCell<Vec<u32>>, u32);
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            self.0.borrow_mut().push(self.1);
+        }
+    }
+
+    for seed in 0..40u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let dropped = RefCell::new(Vec::new());
+        let mut made = 0u32;
+        swapctx::scope(|s| {
+            let mut live: Vec<H<'_>> = Vec::new();
+            for _ in 0..60 {
+                match rng.gen_range(0..6) {
+                    0 | 1 => {
+                        let (id, dropped) = (made, &dropped);
+                        made += 1;
+                        // Some hold another handle in their frames.
+                        let held = if !live.is_empty() && rng.gen_bool(0.3) {
+                            let i = rng.gen_range(0..live.len());
+                            Some(live.swap_remove(i))
+                        } else {
+                            None
+                        };
+                        let g = Guard(dropped, id);
+                        live.push(s.coroutine(move |y: &Yielder<u32, u32>, mut x: u32| {
+                            let _g = g;
+                            let _held = held;
+                            loop {
+                                if x % 7 == 6 {
+                                    return;
+                                }
+                                x = y.suspend(x + 1);
+                            }
+                        }));
+                    }
+                    2 if !live.is_empty() => {
+                        let i = rng.gen_range(0..live.len());
+                        if !live[i].is_done() {
+                            let _ = live[i].resume(rng.gen_range(0..10));
+                        }
+                    }
+                    3 if !live.is_empty() => {
+                        let i = rng.gen_range(0..live.len());
+                        drop(live.swap_remove(i));
+                    }
+                    4 if !live.is_empty() => {
+                        let i = rng.gen_range(0..live.len());
+                        std::mem::forget(live.swap_remove(i));
+                    }
+                    _ => {}
+                }
+            }
+            // The rest is dropped here or left to the scope.
+            if rng.gen_bool(0.5) {
+                live.into_iter().for_each(std::mem::forget);
+            }
+        });
+        let mut ids = dropped.into_inner();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..made).collect::<Vec<_>>(), "seed {seed}");
+    }
 }
