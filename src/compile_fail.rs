@@ -65,6 +65,23 @@
 //! });
 //! ```
 //!
+//! `scoped_input_borrowing_what_dies_inside_the_scope`: a scoped
+//! coroutine can keep its input across a suspend, and a forgotten one is
+//! only finished when the scope ends.
+//! ```compile_fail,E0597
+//! swapctx::scope(|s| {
+//!     let mut co = s.coroutine(|y: &swapctx::Yielder<&Vec<u8>, ()>, v: &Vec<u8>| {
+//!         let _keep = v;
+//!         y.suspend(());
+//!     });
+//!     {
+//!         let local = vec![1];
+//!         let _ = co.resume(&local);
+//!         std::mem::forget(co);
+//!     }
+//! });
+//! ```
+//!
 //! # A `Yielder` cannot leave its coroutine
 //!
 //! `yielder_stored_outside_its_closure`:

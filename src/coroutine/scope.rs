@@ -259,6 +259,9 @@ impl<'scope> Scope<'scope, '_> {
     /// A coroutine whose closure may borrow from outside the scope, on a
     /// new default-size stack.
     ///
+    /// What it borrows, and its input type, outlive the scope (`'scope`):
+    /// the scope, not the handle, decides when the coroutine is finished.
+    ///
     /// # Panics
     /// If the stack cannot be had, or the closure is too big for it, as
     /// [`Coroutine::new`](crate::Coroutine::new).
@@ -266,6 +269,7 @@ impl<'scope> Scope<'scope, '_> {
     pub fn coroutine<I, Y, R, F>(&'scope self, f: F) -> ScopedCoroutine<'scope, I, Y, R>
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'scope,
+        I: 'scope,
     {
         self.coroutine_with_stack(default_stack(), f)
     }
@@ -283,6 +287,7 @@ impl<'scope> Scope<'scope, '_> {
     ) -> ScopedCoroutine<'scope, I, Y, R>
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'scope,
+        I: 'scope,
     {
         let entry_at = (stack.top() as usize - mem::size_of::<Entry<'scope, I, Y, R>>())
             & !(mem::align_of::<Entry<'scope, I, Y, R>>() - 1)
