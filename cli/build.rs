@@ -24,9 +24,9 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(swapctx_boost_context)");
     let multiarch = format!("{arch}-linux-gnu");
     let found = os == "linux"
-        && ["/usr/lib", "/usr/lib64"].iter().any(|d| {
-            Path::new(&format!("{d}/{multiarch}/libboost_context.so")).exists()
-        });
+        && ["/usr/lib", "/usr/lib64"]
+            .iter()
+            .any(|d| Path::new(&format!("{d}/{multiarch}/libboost_context.so")).exists());
     if found {
         println!("cargo:rustc-cfg=swapctx_boost_context");
         println!("cargo:rustc-link-arg-bins=-lboost_context");

@@ -136,3 +136,98 @@ fn bad_arguments_print_usage_and_exit_2() {
         );
     }
 }
+
+#[test]
+fn demo_options_work_before_and_after_the_subcommand() {
+    let strip = |o: &Output| {
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout.clone())
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("# summary"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let before = swapctx(&["--seed", "5", "--count", "2", "--interval-ms", "0", "trace"]);
+    let after = swapctx(&["trace", "--seed", "5", "--count", "2", "--interval-ms", "0"]);
+    let mixed = swapctx(&["--seed", "5", "trace", "--count", "2", "--interval-ms", "0"]);
+    let (before, after, mixed) = (strip(&before), strip(&after), strip(&mixed));
+    let strip_sp = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.split(" sp=").next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(strip_sp(&before), strip_sp(&after));
+    assert_eq!(strip_sp(&before), strip_sp(&mixed));
+    let items: Vec<&String> = before
+        .iter()
+        .filter(|l| l.starts_with("# producer"))
+        .collect();
+    assert_eq!(
+        items.len(),
+        2,
+        "--count 2 before `trace` counts: {before:?}"
+    );
+    assert!(before.iter().any(|l| l.contains("[trace]")));
+}
+
+#[test]
+fn bench_refuses_the_demo_options_and_its_own_before_it() {
+    for args in [
+        &["--count", "3", "bench"][..],
+        &["bench", "--seed", "1"],
+        &["--json", "bench"],
+    ] {
+        let out = swapctx(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("error:"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bench_json_has_a_schema_version_and_min_median_max_per_row() {
+    let out = swapctx(&["bench", "--quick", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    // Not a terminal: no progress on stderr.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1);
+    let rows = v["results"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for want in [
+        "function call",
+        "swapctx coroutine",
+        "swapctx raw",
+        "corosensei",
+    ] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        assert!(names.contains(&"context crate"), "{names:?}");
+    }
+    let missing: Vec<&str> = v["not_measured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Boost.Context") != missing.contains(&"Boost.Context"),
+        "Boost.Context is either measured or said to be missing: {names:?} {missing:?}"
+    );
+    for r in rows {
+        let (min, med, max) = (
+            r["min_ns"].as_f64().unwrap(),
+            r["median_ns"].as_f64().unwrap(),
+            r["max_ns"].as_f64().unwrap(),
+        );
+        assert!(0.0 < min && min <= med && med <= max, "{r}");
+        assert_eq!(r["runs"], 5, "{r}");
+    }
+}
