@@ -231,3 +231,44 @@ fn bench_json_has_a_schema_version_and_min_median_max_per_row() {
         assert_eq!(r["runs"], 5, "{r}");
     }
 }
+
+#[test]
+fn the_readme_shows_what_the_demo_prints() {
+    let readme = include_str!("../../README.md");
+    let command = "$ cargo run --release -- --seed 7 --count 3";
+    let shown: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| *l != command)
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .collect();
+    assert!(!shown.is_empty(), "README.md has no `{command}` block");
+    let out = swapctx(&["--seed", "7", "--count", "3", "--interval-ms", "0"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let printed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        shown.len(),
+        printed.len(),
+        "README:\n{shown:#?}\nprogram:\n{stdout}"
+    );
+    for (s, p) in shown.iter().zip(&printed) {
+        if s.starts_with("# summary") {
+            // The time per switch is measured: compare everything else.
+            let words = |l: &str| -> Vec<String> {
+                l.split_whitespace()
+                    .map(|w| {
+                        if w.parse::<f64>().is_ok() && w.contains('.') {
+                            "N".into()
+                        } else {
+                            w.into()
+                        }
+                    })
+                    .collect()
+            };
+            assert_eq!(words(s), words(p));
+        } else {
+            assert_eq!(s, p);
+        }
+    }
+}
