@@ -18,6 +18,19 @@ fn main() {
     };
     println!("cargo:rustc-env=SWAPCTX_SWITCH_ABI={arch}-{abi}-elf-gas");
 
+    // Under AddressSanitizer (`-Zsanitizer=address`, .ci/asan.sh) the
+    // benchmark's peers switch stacks without telling ASan, which then
+    // reports false errors: the tests skip the benchmark there.
+    println!("cargo::rustc-check-cfg=cfg(swapctx_cli_asan)");
+    println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
+    let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    if rustflags
+        .split('\x1f')
+        .any(|f| f.contains("sanitizer=address"))
+    {
+        println!("cargo:rustc-cfg=swapctx_cli_asan");
+    }
+
     // Boost.Context is one of the peers when Debian's libboost-context-dev
     // (or an equivalent in the multiarch library directory) is installed
     // for the target; `swapctx bench` says so when it is not.
