@@ -9,9 +9,9 @@
 //! reusing their stack). Without arguments (as `cargo
 //! bench` runs it) it checks that every implementation runs.
 
-#[path = "common/peers.rs"]
+#[path = "../cli/src/peers.rs"]
 mod peers;
-#[path = "../src/cli/roundtrip.rs"]
+#[path = "../cli/src/roundtrip.rs"]
 mod roundtrip;
 
 use roundtrip::RoundTrip;

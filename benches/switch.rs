@@ -10,9 +10,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[path = "common/peers.rs"]
+#[path = "../cli/src/peers.rs"]
 mod peers;
-#[path = "../src/cli/roundtrip.rs"]
+#[path = "../cli/src/roundtrip.rs"]
 mod roundtrip;
 
 use roundtrip::RoundTrip;

@@ -3,23 +3,32 @@
  * them with an entry function, and a switch that passes one pointer-sized
  * value each way. No runtime, no threads, no system call per switch.
  *
- * Build the library from the crate's directory:
+ * Install the library, this header and a pkg-config file into a prefix
+ * (from the crate's directory; README.md, "Use from C"):
  *
- *   cargo rustc --release --lib --no-default-features --features std \
- *       --crate-type staticlib        # target/release/libswapctx.a
- *   cargo rustc --release --lib --no-default-features --features std \
- *       --crate-type cdylib           # target/release/libswapctx.so
+ *   scripts/install-c.sh "$HOME/.local"
  *
- * and link with it, plus what the Rust standard library needs:
+ * which builds libswapctx.a and libswapctx.so in release and writes
+ * PREFIX/include/swapctx.h, PREFIX/lib/libswapctx.{a,so} and
+ * PREFIX/lib/pkgconfig/swapctx.pc. Then link against the shared library:
  *
- *   cc prog.c -Iinclude target/release/libswapctx.a -lpthread -ldl -lm
+ *   export PKG_CONFIG_PATH="$HOME/.local/lib/pkgconfig"
+ *   cc prog.c $(pkg-config --cflags --libs swapctx) \
+ *      -Wl,-rpath,"$(pkg-config --variable=libdir swapctx)" -o prog
+ *
+ * or against the static one, plus what the Rust standard library needs
+ * (the list `rustc --print native-static-libs` gives; CI checks that it
+ * is this one):
+ *
+ *   cc prog.c -I"$HOME/.local/include" "$HOME/.local/lib/libswapctx.a" \
+ *      -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o prog
  *
  * The model (the same as the Rust crate's `swapctx::raw`):
  *
  *  - A context is a suspended execution: a stack pointer whose stack holds
  *    the registers the switch saved. `swapctx_context_new` makes a fresh
  *    one whose first resumption calls an entry function.
- *  - `swapctx_switch(&save, &to, value, &received)` saves the running
+ *  - `swapctx_context_switch(&save, &to, value, &received)` saves the running
  *    execution into `save` and resumes `to`. It returns when some context
  *    switches back into `save`; `received` then holds what that one sent.
  *    The running code needs no context of its own to start with: `main`
@@ -161,8 +170,8 @@ int swapctx_context_new(swapctx_stack *stack, swapctx_entry_fn entry, void *data
  *
  * `save` may be the slot `to` was taken from.
  */
-int swapctx_switch(swapctx_context *save, swapctx_context *to, uintptr_t value,
-                   uintptr_t *received);
+int swapctx_context_switch(swapctx_context *save, swapctx_context *to, uintptr_t value,
+                           uintptr_t *received);
 
 /*
  * What a return code means: a static string, never NULL (an unknown code

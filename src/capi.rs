@@ -263,7 +263,7 @@ pub unsafe extern "C" fn swapctx_context_new(
     Status::Ok as c_int
 }
 
-/// `int swapctx_switch(swapctx_context *save, swapctx_context *to,
+/// `int swapctx_context_switch(swapctx_context *save, swapctx_context *to,
 /// uintptr_t value, uintptr_t *received);`
 ///
 /// Takes the context out of `*to` (leaving it empty), saves the running
@@ -280,7 +280,7 @@ pub unsafe extern "C" fn swapctx_context_new(
 /// - `received` must be NULL (the value is then dropped) or valid for a
 ///   write when the switch comes back.
 #[no_mangle]
-pub unsafe extern "C" fn swapctx_switch(
+pub unsafe extern "C" fn swapctx_context_switch(
     save: *mut Context,
     to: *mut Context,
     value: usize,
@@ -408,11 +408,11 @@ mod tests {
                 Status::Null as c_int
             );
             assert_eq!(
-                swapctx_switch(&mut ctx, &mut other, 1, core::ptr::null_mut()),
+                swapctx_context_switch(&mut ctx, &mut other, 1, core::ptr::null_mut()),
                 Status::BadContext as c_int
             );
             assert_eq!(
-                swapctx_switch(core::ptr::null_mut(), &mut other, 1, core::ptr::null_mut()),
+                swapctx_context_switch(core::ptr::null_mut(), &mut other, 1, core::ptr::null_mut()),
                 Status::Null as c_int
             );
             assert_eq!(swapctx_stack_size(core::ptr::null()), 0);
@@ -427,7 +427,7 @@ mod tests {
         loop {
             // SAFETY: MAIN holds the suspended test thread; ECHO is ours.
             unsafe {
-                swapctx_switch(
+                swapctx_context_switch(
                     core::ptr::addr_of_mut!(ECHO),
                     core::ptr::addr_of_mut!(MAIN),
                     value * 2,
@@ -452,7 +452,7 @@ mod tests {
             );
             for i in 1..=5usize {
                 let mut got = 0;
-                let rc = swapctx_switch(core::ptr::addr_of_mut!(MAIN), ctx, i, &mut got);
+                let rc = swapctx_context_switch(core::ptr::addr_of_mut!(MAIN), ctx, i, &mut got);
                 assert_eq!(rc, 0);
                 assert_eq!(got, 2 * i);
             }

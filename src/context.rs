@@ -11,7 +11,14 @@
 //! Everything here is `unsafe`: nothing checks that a context is resumed at
 //! most once per suspension, that its stack is still alive, or that a panic
 //! does not try to unwind out of an entry function. The safe layer
-//! ([`Coroutine`](crate::Coroutine)) does all that on top.
+#![cfg_attr(
+    feature = "std",
+    doc = "([`Coroutine`](crate::Coroutine)) does all that on top."
+)]
+#![cfg_attr(
+    not(feature = "std"),
+    doc = "(`Coroutine`, with the `std` feature) does all that on top."
+)]
 //!
 //! # Examples
 //! Two contexts ping-pong a counter, the `main` side and one on its own

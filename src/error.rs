@@ -43,7 +43,11 @@ pub enum Error {
     /// The process has reached its limit on memory mappings,
     /// `vm.max_map_count` (65,530 by default on Linux). Every stack costs
     /// one mapping, or two where the guard page is made with `mprotect`
-    /// ([`GuardKind::Mprotect`](crate::GuardKind::Mprotect)).
+    #[cfg_attr(
+        feature = "std",
+        doc = "([`GuardKind::Mprotect`](crate::GuardKind::Mprotect))."
+    )]
+    #[cfg_attr(not(feature = "std"), doc = "(`GuardKind::Mprotect`, with `std`).")]
     MapCountLimit {
         /// The limit, read from `/proc/sys/vm/max_map_count`.
         limit: usize,

@@ -1,15 +1,192 @@
 //! # swapctx
 //!
-//! Stackful context switching with a hand-written switch per architecture
-//! (`asm/`), like `swapcontext` but without its system call, and safe
-//! coroutines on top.
+//! Stackful context switching: one hand-written assembly switch per
+//! architecture (x86_64, aarch64, riscv64; Linux and other ELF targets) that
+//! saves the callee-saved registers and swaps stacks, like `swapcontext` but
+//! without its system call; guarded, lazily committed stacks; and safe
+//! coroutines and generators on top.
 //!
-//! - [`raw`]: the symmetric, unsafe layer: make a context on a stack, switch
-//!   from the running one to any other, one `usize` each way.
-//! - [`Stack`]: `mmap`'d, lazily committed stacks with a guard page that
-//!   turns an overflow into a clear message.
-//! - [`StackPool`]: stacks handed out again after use, without a system
-//!   call, for programs that make many coroutines.
+//! ```toml
+//! [dependencies]
+//! swapctx = "0.1"   # builds libc and nothing else (and `cc`, to assemble)
+//! ```
+//!
+//! Three layers, from the safest: a generator, a coroutine that takes and
+//! gives values, and the raw switch that both are built on.
+//!
+//! ## A generator
+//!
+//! A closure on its own stack hands values out with
+//! [`suspend`][suspend]; the [`Generator`] is an iterator over
+//! them. The closure runs only when the next value is asked for:
+//!
+//! ```
+//! use swapctx::{Generator, Yielder};
+//!
+//! let fibonacci = Generator::new(|y: &Yielder<(), u64>| {
+//!     let (mut a, mut b) = (0u64, 1u64);
+//!     loop {
+//!         y.suspend(a);
+//!         (a, b) = (b, a + b);
+//!     }
+//! });
+//! let first: Vec<u64> = fibonacci.take(10).collect();
+//! assert_eq!(first, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34]);
+//! // Dropping the unfinished generator unwinds its stack.
+//! ```
+//!
+//! ## A coroutine, with values both ways
+//!
+//! [`Coroutine::resume`] sends a value in; inside, the closure gets the first
+//! one as its argument and each later one as what
+//! [`suspend`][suspend] returns, and hands values out through
+//! `suspend` and, at the end, its return value:
+//!
+//! ```
+//! use swapctx::{Coroutine, CoroutineResult, Yielder};
+//!
+//! // Adds up what it is sent, hands back the running total, and returns
+//! // how many numbers it got when sent `None`.
+//! let mut adder = Coroutine::new(|y: &Yielder<Option<i64>, i64>, first: Option<i64>| {
+//!     let (mut total, mut count, mut next) = (0, 0, first);
+//!     while let Some(x) = next {
+//!         total += x;
+//!         count += 1;
+//!         next = y.suspend(total);
+//!     }
+//!     count
+//! });
+//! assert_eq!(adder.resume(Some(5)), CoroutineResult::Yield(5));
+//! assert_eq!(adder.resume(Some(7)), CoroutineResult::Yield(12));
+//! assert_eq!(adder.resume(None), CoroutineResult::Return(2));
+//! assert!(adder.is_done());
+//! ```
+//!
+//! A panic inside a coroutine unwinds its stack and comes out of `resume`.
+//! [`Coroutine::new`] and [`Generator::new`] take `'static` closures; to
+//! borrow from the caller, make the coroutines inside [`scope`].
+//!
+//! ## The raw switch
+//!
+//! [`raw`] is `makecontext`/`swapcontext` for Rust, and `unsafe`: make a
+//! [`Context`](raw::Context) on a [`Stack`] with an entry function, then
+//! [`switch`](raw::switch) from the running code to *any* suspended context,
+//! one `usize` travelling each way. Nothing is checked; the layers above
+//! exist so that you rarely need this one.
+//!
+//! ```
+//! use core::ffi::c_void;
+//! use swapctx::raw::{self, Context};
+//! use swapctx::Stack;
+//!
+//! /// Where each side is suspended while the other runs.
+//! struct Slots {
+//!     main: Context,
+//!     doubler: Context,
+//! }
+//!
+//! unsafe extern "C" fn doubler(mut value: usize, data: *mut c_void) -> ! {
+//!     let slots = data.cast::<Slots>();
+//!     loop {
+//!         // SAFETY: `slots` outlives every switch into this context, and
+//!         // main is suspended in `main` whenever this side runs.
+//!         value = unsafe {
+//!             let main = core::mem::take(&mut (*slots).main);
+//!             raw::switch(&mut (*slots).doubler, main, value * 2)
+//!         };
+//!     }
+//! }
+//!
+//! let stack = Stack::new(64 * 1024)?;
+//! let mut slots = Slots { main: Context::empty(), doubler: Context::empty() };
+//! let slots: *mut Slots = &mut slots;
+//! // SAFETY: the stack and the slots outlive every switch into `doubler`,
+//! // which never returns and cannot panic; only this thread uses them.
+//! unsafe {
+//!     (*slots).doubler = Context::new(stack.top(), doubler, slots.cast());
+//!     for i in 1..4 {
+//!         let to = core::mem::take(&mut (*slots).doubler);
+//!         assert_eq!(raw::switch(&mut (*slots).main, to, i), i * 2);
+//!     }
+//! }
+//! # Ok::<(), swapctx::Error>(())
+//! ```
+//!
+//! ## Map of the crate
+//!
+//! | item | what |
+//! | --- | --- |
+//! | [`Generator`], [`Coroutine`], [`Yielder`], [`CoroutineResult`] | the safe layer: closures on their own stacks, values in and out, panics and drops handled |
+//! | [`scope`], [`ScopedCoroutine`], [`ScopedGenerator`] | the same, borrowing from the caller's stack frame |
+//! | [`Stack`], [`GuardKind`] | `mmap`'d stacks, committed as they are touched, with a guard page that turns an overflow into a message naming the stack |
+//! | [`StackPool`], [`StackPoolBuilder`], [`Release`] | stacks handed out again after use, without a system call, for programs that make many coroutines |
+//! | [`raw`] | the symmetric, unsafe layer: [`raw::Context`], [`raw::switch`], and the assembly switch itself, [`raw::swapctx_switch`] |
+//! | [`Error`], [`Result`] | why a stack could not be had |
+//!
+//! Features:
+//!
+//! - `std` (default): everything above. Without it (`default-features =
+//!   false`) the crate is `no_std` and only [`raw`] and [`Error`] remain;
+//!   bring your own stacks.
+//! - `valgrind`: registers every stack with Valgrind, so programs run clean
+//!   under memcheck.
+//! - `asan`: annotates every coroutine switch for AddressSanitizer (nightly,
+//!   `-Zsanitizer=address`).
+//!
+//! The same contexts are available to C through `include/swapctx.h`
+//! (`swapctx_stack_new`, `swapctx_context_new`, `swapctx_context_switch`);
+//! the README's "Use from C" section has the commands.
+//!
+//! ## How it works
+//!
+//! The switch is a few dozen instructions of assembly per architecture
+//! (`asm/`, assembled by `build.rs`): it pushes the registers the ABI says a
+//! function must preserve (and the floating-point control words) on the
+//! running stack, stores the stack pointer into the save slot, loads the
+//! other context's stack pointer, pops its registers and jumps to where it
+//! left off. A fresh context's stack is laid out as if it had been
+//! suspended in a switch, with a trampoline as its return address that
+//! calls the entry function. The coroutine layer inlines a leaner switch
+//! that lets the compiler save only what is live, and runs each closure
+//! under `catch_unwind` so that a panic travels back to `resume`.
+//!
+//! Stacks are `MAP_NORESERVE` mappings: a page costs memory only once it is
+//! touched. The guard page below each stack is installed in place where the
+//! kernel can (`MADV_GUARD_INSTALL`, Linux 6.13+) or made with `mprotect`; a
+//! `SIGSEGV` handler on an alternate signal stack recognises a fault in a
+//! guard page, prints which stack overflowed and aborts, and hands every
+//! other fault to the handler that was there before.
+//!
+//! The repository's `docs/` directory is a tutorial that builds all of this
+//! up, one chapter per step, and `BENCHMARKS.md` measures it against
+//! corosensei, the `context` crate, Boost.Context, glibc and threads.
+//!
+#![cfg_attr(
+    feature = "std",
+    doc = "[`Generator`]: crate::Generator\n[`Coroutine`]: crate::Coroutine\n\
+           [`Coroutine::resume`]: crate::Coroutine::resume\n\
+           [`Coroutine::new`]: crate::Coroutine::new\n[`Generator::new`]: crate::Generator::new\n\
+           [`Yielder`]: crate::Yielder\n[`CoroutineResult`]: crate::CoroutineResult\n\
+           [`scope`]: crate::scope\n[`ScopedCoroutine`]: crate::ScopedCoroutine\n\
+           [`ScopedGenerator`]: crate::ScopedGenerator\n[`Stack`]: crate::Stack\n\
+           [`GuardKind`]: crate::GuardKind\n[`StackPool`]: crate::StackPool\n\
+           [`StackPoolBuilder`]: crate::StackPoolBuilder\n[`Release`]: crate::Release\n\
+           [suspend]: crate::Yielder::suspend"
+)]
+// Without `std` the safe layer is not compiled: its names link to the
+// paragraph on features instead of to items that do not exist.
+#![cfg_attr(
+    not(feature = "std"),
+    doc = "[`Generator`]: #map-of-the-crate\n[`Coroutine`]: #map-of-the-crate\n\
+           [`Coroutine::resume`]: #map-of-the-crate\n\
+           [`Coroutine::new`]: #map-of-the-crate\n[`Generator::new`]: #map-of-the-crate\n\
+           [`Yielder`]: #map-of-the-crate\n[`CoroutineResult`]: #map-of-the-crate\n\
+           [`scope`]: #map-of-the-crate\n[`ScopedCoroutine`]: #map-of-the-crate\n\
+           [`ScopedGenerator`]: #map-of-the-crate\n[`Stack`]: #map-of-the-crate\n\
+           [`GuardKind`]: #map-of-the-crate\n[`StackPool`]: #map-of-the-crate\n\
+           [`StackPoolBuilder`]: #map-of-the-crate\n[`Release`]: #map-of-the-crate\n\
+           [suspend]: #map-of-the-crate"
+)]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]

@@ -352,7 +352,18 @@ fn compile_demo(profile_dir: &Path, name: &str, link: &[&std::ffi::OsStr]) -> Pa
         .arg(manifest_dir().join("include"))
         .arg(manifest_dir().join("examples/c/producer_consumer.c"))
         .args(link)
-        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        // The native libraries the header's static link line names (the
+        // ones `rustc --print native-static-libs` asks for).
+        .args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+        ])
+        .arg("-o")
         .arg(&exe)
         .status()
         .expect("run the system C compiler `cc`");

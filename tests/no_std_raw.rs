@@ -5,7 +5,7 @@
 //! `.ci/run` runs this with the library built without `std`:
 //!
 //! ```text
-//! cargo test --no-default-features --test no_std_raw
+//! cargo test -p swapctx --no-default-features --test no_std_raw
 //! ```
 //!
 //! (The test harness itself needs `std`; the library under test does not.

@@ -12,11 +12,12 @@
  * MMIX constants), so every run prints the same thing; tests/capi.rs
  * builds this program, runs it and checks its output line by line.
  *
- * Build (from the crate's directory):
+ * Build (from the crate's directory; README.md, "Use from C"):
  *
- *   cargo rustc --lib --no-default-features --features std --crate-type staticlib
- *   cc -Iinclude examples/c/producer_consumer.c target/debug/libswapctx.a \
- *      -lpthread -ldl -lm -o producer_consumer
+ *   scripts/install-c.sh /tmp/swapctx
+ *   export PKG_CONFIG_PATH=/tmp/swapctx/lib/pkgconfig
+ *   cc examples/c/producer_consumer.c $(pkg-config --cflags --libs swapctx) \
+ *      -Wl,-rpath,/tmp/swapctx/lib -o producer_consumer
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,10 +55,10 @@ static void consume(uintptr_t value, void *data) {
         printf("# consumer: receiving data %" PRIuPTR "\n", value);
         received++;
         /* Back to the producer; the next number arrives in `value`. */
-        check(swapctx_switch(&consumer, &producer, 0, &value), "consumer switch");
+        check(swapctx_context_switch(&consumer, &producer, 0, &value), "consumer switch");
     }
     /* The last switch: nothing resumes this context again. */
-    check(swapctx_switch(&consumer, &producer, received, NULL), "consumer finish");
+    check(swapctx_context_switch(&consumer, &producer, received, NULL), "consumer finish");
     abort(); /* not reached */
 }
 
@@ -70,10 +71,10 @@ int main(void) {
     for (int i = 0; i < COUNT; i++) {
         uintptr_t n = next_number(&state);
         printf("# producer: sending data %" PRIuPTR "\n", n);
-        check(swapctx_switch(&producer, &consumer, n, NULL), "producer switch");
+        check(swapctx_context_switch(&producer, &consumer, n, NULL), "producer switch");
     }
     uintptr_t received = 0;
-    check(swapctx_switch(&producer, &consumer, END, &received), "producer finish");
+    check(swapctx_context_switch(&producer, &consumer, END, &received), "producer finish");
     printf("# producer: done, the consumer received %" PRIuPTR " items\n", received);
 
     /* The consumer is suspended in its last switch and never resumed. */

@@ -4,12 +4,13 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-mod cli {
-    pub mod bench;
-    pub mod roundtrip;
-}
+mod bench;
+mod peers;
+mod roundtrip;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use swapctx::{Coroutine, CoroutineResult, Stack, Yielder};
@@ -21,7 +22,9 @@ use swapctx::{Coroutine, CoroutineResult, Stack, Yielder};
     about = "Stackful context switching, shown and measured",
     long_about = "With no command, runs the classic generator send() example on real stacks: \
                   a producer resumes a consumer coroutine with each random number it makes, \
-                  and the consumer receives it from suspend()."
+                  and the consumer receives it from suspend().\n\n\
+                  The demo's options may come before or after `demo`/`trace`; \
+                  `bench` takes only its own."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,11 +36,13 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// The producer → consumer demo (the default).
-    Demo(DemoArgs),
+    Demo,
     /// The demo with every switch shown: side, stack pointer, stack depth.
-    Trace(DemoArgs),
-    /// Measure switch latency on this machine: swapctx, the raw switch,
-    /// glibc's swapcontext and two OS threads (a few seconds).
+    Trace,
+    /// Measure switch latency on this machine, in one run: swapctx, its raw
+    /// switch, corosensei, the `context` crate, Boost.Context (when it was
+    /// installed at build time), glibc's swapcontext, two OS threads, and a
+    /// plain function call as the floor (a few seconds).
     Bench(BenchArgs),
 }
 
@@ -51,34 +56,63 @@ struct BenchArgs {
     quick: bool,
 }
 
+/// The demo's options. They are global, so `swapctx --count 3 trace` and
+/// `swapctx trace --count 3` mean the same; `bench` refuses them.
 #[derive(clap::Args, Debug, Clone)]
 struct DemoArgs {
     /// How many items the producer sends.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, global = true, default_value_t = 10)]
     count: u64,
     /// Milliseconds to wait between items.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, global = true, default_value_t = 100)]
     interval_ms: u64,
     /// Seed for the random numbers, for a reproducible run.
-    #[arg(long)]
+    #[arg(long, global = true)]
     seed: Option<u64>,
     /// Show each switch as it happens: which side runs, its stack pointer
     /// and how deep into its stack it is.
-    #[arg(long)]
+    #[arg(long, global = true)]
     trace: bool,
 }
 
+/// The ids of the demo's options, as clap names them.
+const DEMO_OPTIONS: [&str; 4] = ["count", "interval_ms", "seed", "trace"];
+
+/// The first demo option given on the command line, anywhere.
+fn demo_option_given(matches: &ArgMatches) -> Option<&'static str> {
+    let sub = matches.subcommand().map(|(_, m)| m);
+    DEMO_OPTIONS.into_iter().find(|id| {
+        [Some(matches), sub]
+            .into_iter()
+            .flatten()
+            .any(|m| m.value_source(id) == Some(ValueSource::CommandLine))
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut command = Cli::command();
+    let matches = command.get_matches_mut();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
-        None => demo(&cli.demo),
-        Some(Command::Demo(args)) => demo(&args),
-        Some(Command::Trace(mut args)) => {
-            args.trace = true;
-            demo(&args)
-        }
+        None | Some(Command::Demo) => demo(&cli.demo),
+        Some(Command::Trace) => demo(&DemoArgs {
+            trace: true,
+            ..cli.demo
+        }),
         Some(Command::Bench(args)) => {
-            cli::bench::run(args.json, args.quick);
+            if let Some(id) = demo_option_given(&matches) {
+                // Exits with status 2, like every other usage error.
+                command
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!(
+                            "--{} is an option of the demo; `bench` does not take it",
+                            id.replace('_', "-")
+                        ),
+                    )
+                    .exit();
+            }
+            bench::run(args.json, args.quick);
             ExitCode::SUCCESS
         }
     }

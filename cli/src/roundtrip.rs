@@ -2,7 +2,7 @@
 //! that `swapctx bench` and the criterion benches measure. Each type keeps
 //! its partner suspended between calls, so only switching is timed.
 //!
-//! Shared between the `swapctx` binary (`swapctx bench`) and `benches/`
+//! Shared between the `swapctx` program (`swapctx bench`) and `benches/`
 //! (through `#[path]`), so that both measure exactly the same code.
 
 #![allow(dead_code)]

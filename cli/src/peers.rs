@@ -1,5 +1,5 @@
 //! The peers that swapctx is measured against, each as a `RoundTrip`
-//! (see src/cli/roundtrip.rs): corosensei, the `context` crate (a port of
+//! (see roundtrip.rs): corosensei, the `context` crate (a port of
 //! Boost.Context's assembly) and, when Debian's libboost-context-dev is
 //! installed, Boost.Context's own `jump_fcontext`.
 
