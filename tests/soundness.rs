@@ -592,7 +592,14 @@ fn every_closure_the_size_check_accepts_runs_with_room_to_spare() {
 fn build_panic_abort_example() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("panic-abort");
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "panic_abort"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "swapctx",
+            "--example",
+            "panic_abort",
+        ])
         .args([
             "--profile",
             "panic-abort",
