@@ -144,8 +144,11 @@ use crate::raw::{Context, EntryFn};
 use crate::stack::Stack;
 use crate::tools;
 
+mod on_stack;
 mod scope;
+pub mod trap;
 
+pub use on_stack::on_stack;
 pub use scope::{scope, Scope, ScopedCoroutine, ScopedGenerator};
 
 /// What [`Coroutine::resume`] gives back: the coroutine either suspended
@@ -204,6 +207,9 @@ enum Finish<R> {
     Return(R),
     Panic(Box<dyn Any + Send + 'static>),
     Unwound,
+    /// Stopped by a trap (`trap.rs`): the trap closure's result. The
+    /// coroutine's frames were abandoned, so its stack is leaked.
+    Trapped(std::thread::Result<R>),
 }
 
 /// The payload of the unwind that drop starts inside a coroutine: it names
@@ -235,8 +241,9 @@ static ABANDONED: AtomicUsize = AtomicUsize::new(0);
 
 /// How many stacks this process has leaked because a suspended
 /// [`Coroutine`] was dropped (or turned [`into_stack`](Coroutine::into_stack))
-/// in a build with `panic = "abort"`, where its stack cannot be unwound.
-/// Always 0 with `panic = "unwind"`.
+/// in a build with `panic = "abort"`, where its stack cannot be unwound,
+/// or because a coroutine stopped by a [`trap`] was. Always 0 with
+/// `panic = "unwind"` and no traps.
 ///
 /// ```
 /// assert_eq!(swapctx::coroutine::abandoned_stacks(), 0); // this build unwinds
@@ -466,8 +473,9 @@ enum State {
     Returned,
     /// The closure panicked (the panic was re-raised from `resume`).
     Panicked,
-    /// Dropped while suspended with `panic = "abort"`: it could not be
-    /// unwound, so its stack must be leaked, never reused.
+    /// Dropped while suspended with `panic = "abort"`, or stopped by a
+    /// trap: its frames were not unwound, so its stack must be leaked,
+    /// never reused.
     Abandoned,
 }
 
@@ -562,6 +570,15 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     self.state = State::Panicked;
                     panic::resume_unwind(payload)
                 }
+                Finish::Trapped(r) => {
+                    // Stopped by a trap: its frames were abandoned, so its
+                    // stack must never be reused (see `trap`).
+                    self.state = State::Abandoned;
+                    match r {
+                        Ok(r) => CoroutineResult::Return(r),
+                        Err(payload) => panic::resume_unwind(payload),
+                    }
+                }
                 Finish::Unwound => {
                     // Only this coroutine's own clean-up unwind ends so, and
                     // only drop starts it; the body re-raised a payload it
@@ -653,7 +670,10 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             // with a Finish<R> (Unwound), which we move out and drop.
             unsafe {
                 let p = self.enter(UNWIND);
-                drop(ptr::read(p as *const Finish<R>));
+                if let Finish::Trapped(r) = ptr::read(p as *const Finish<R>) {
+                    self.state = State::Abandoned;
+                    run_quietly(move || drop(r));
+                }
             }
         } else {
             self.force_unwind();
@@ -683,6 +703,10 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     Finish::Return(r) => drop_quietly(r),
                     Finish::Panic(payload) => drop_payload(payload),
                     Finish::Unwound => {}
+                    Finish::Trapped(r) => {
+                        self.state = State::Abandoned;
+                        run_quietly(move || drop(r));
+                    }
                 }
                 return;
             }
