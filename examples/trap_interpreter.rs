@@ -123,7 +123,12 @@ fn map_memory() -> *mut u8 {
             -1,
             0,
         );
-        assert_ne!(base, libc::MAP_FAILED, "mmap: {}", std::io::Error::last_os_error());
+        assert_ne!(
+            base,
+            libc::MAP_FAILED,
+            "mmap: {}",
+            std::io::Error::last_os_error()
+        );
         let rc = libc::mprotect(base, MEMORY, libc::PROT_READ | libc::PROT_WRITE);
         assert_eq!(rc, 0, "mprotect: {}", std::io::Error::last_os_error());
         base.cast()

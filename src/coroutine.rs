@@ -120,6 +120,14 @@
 //! - **Signals.** The overflow handler runs on an alternate signal stack,
 //!   reads only lock-free data and chains to the handler that was there
 //!   before (`docs/05-guard-pages.md`).
+//! - **Other stacks.** [`on_stack`] borrows its stack exclusively, so
+//!   nothing else runs on it meanwhile. [`Yielder::on_parent_stack`] runs
+//!   its closure below the resumer's saved registers; the closure is
+//!   `Send`, so it cannot reach the coroutine's `&Yielder` and suspend
+//!   while its own frames are on the resumer's stack.
+//! - **Traps.** A coroutine stopped by a fault ([`trap`]) is done, and its
+//!   frames were not unwound: its stack is leaked, never reused, unless the
+//!   embedder vouches for what is left on it (an `unsafe` call).
 //!
 //! # Nested coroutines
 //!

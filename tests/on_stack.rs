@@ -83,7 +83,10 @@ fn stack_growth_uses_about_500_kib() {
 fn the_same_stack_serves_many_calls_and_a_pooled_stack_works_too() {
     let mut stack = Stack::new(1024 * 1024).unwrap();
     for i in 0..100u32 {
-        assert_eq!(on_stack(&mut stack, || recurse(i % 40, &mut [0; 10_000])), i % 40);
+        assert_eq!(
+            on_stack(&mut stack, || recurse(i % 40, &mut [0; 10_000])),
+            i % 40
+        );
     }
     let pool = StackPool::new(512 * 1024, 4).unwrap();
     let mut pooled = pool.stack().unwrap();
@@ -155,8 +158,15 @@ fn backtrace_traces_to_host() {
         .unwrap_or_else(|| panic!("the backtrace stops at the other stack:\n{bt}"));
     let test = pos("backtrace_traces_to_host")
         .unwrap_or_else(|| panic!("the backtrace does not reach the test:\n{bt}"));
-    let tramp = pos("_on_stack").unwrap_or_else(|| panic!("no trampoline frame:\n{bt}"));
-    assert!(leaf < tramp && tramp < host && host < test, "frames out of order:\n{bt}");
+    // The assembly trampoline: swapctx_<version>_on_stack.
+    let tramp = f
+        .iter()
+        .position(|l| l.starts_with("swapctx_") && l.ends_with("_on_stack"))
+        .unwrap_or_else(|| panic!("no trampoline frame:\n{bt}"));
+    assert!(
+        leaf < tramp && tramp < host && host < test,
+        "frames out of order:\n{bt}"
+    );
 }
 
 #[inline(never)]
@@ -178,7 +188,10 @@ fn backtrace_from_the_parent_stack_traces_through_the_coroutine_to_its_resumer()
         pos("coroutine_trampoline").unwrap_or_else(|| panic!("no coroutine frames:\n{bt}"));
     let host = pos("look_for_me_on_parent_stack")
         .unwrap_or_else(|| panic!("the backtrace does not reach the resumer:\n{bt}"));
-    assert!(leaf < co_tramp && co_tramp < host, "frames out of order:\n{bt}");
+    assert!(
+        leaf < co_tramp && co_tramp < host,
+        "frames out of order:\n{bt}"
+    );
 }
 
 #[test]
@@ -197,7 +210,10 @@ fn on_parent_stack_runs_on_the_resumers_stack_below_its_frames() {
         panic!("no return")
     };
     assert!(stack.0 <= inside && inside < stack.1);
-    assert!(!(stack.0 <= parent && parent < stack.1), "f ran on the coroutine's stack");
+    assert!(
+        !(stack.0 <= parent && parent < stack.1),
+        "f ran on the coroutine's stack"
+    );
     // On the resumer's stack, below this frame and not far from it.
     assert!(parent < resumer_sp && resumer_sp - parent < 1024 * 1024);
 }

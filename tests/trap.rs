@@ -264,7 +264,10 @@ fn resumes_the_trapped_coroutine() -> CoroutineResult<i32, i32> {
 #[test]
 fn a_backtrace_in_the_traps_closure_reaches_the_resumer() {
     assert_eq!(resumes_the_trapped_coroutine(), CoroutineResult::Return(42));
-    assert!(BACKTRACE_OK.with(|b| b.get()), "backtrace stops at the trap");
+    assert!(
+        BACKTRACE_OK.with(|b| b.get()),
+        "backtrace stops at the trap"
+    );
 }
 
 /// A `ucontext_t` whose stack pointer is `sp` (nothing else set).
@@ -292,14 +295,15 @@ fn a_context_not_on_the_coroutines_stack_is_refused_and_left_alone() {
     let h = co.trap_handle();
     let mut other = Stack::new(64 * 1024).unwrap();
     for sp in [
-        co.stack().top() as usize,                   // just above
-        co.stack().guard().0 as usize - 16,          // just below the guard
+        co.stack().top() as usize,                           // just above
+        co.stack().guard().0 as usize - 16,                  // just below the guard
         on_stack(&mut other, || &0u8 as *const u8 as usize), // another stack
     ] {
         let mut uc = context_with_sp(sp);
         let before: [u8; 64] = unsafe { std::mem::transmute_copy(&*uc) };
         // SAFETY: the context is refused before anything is written.
-        let redirected = unsafe { h.return_from_trap((&mut *uc as *mut libc::ucontext_t).cast(), || 1) };
+        let redirected =
+            unsafe { h.return_from_trap((&mut *uc as *mut libc::ucontext_t).cast(), || 1) };
         assert!(!redirected, "sp {sp:#x}");
         let after: [u8; 64] = unsafe { std::mem::transmute_copy(&*uc) };
         assert_eq!(before, after);
@@ -315,7 +319,9 @@ fn a_closure_that_does_not_fit_above_the_stack_pointer_is_refused() {
     let big = [1u8; 4096];
     // SAFETY: refused before anything is written.
     let redirected = unsafe {
-        h.return_from_trap((&mut *uc as *mut libc::ucontext_t).cast(), move || big[0] as i32)
+        h.return_from_trap((&mut *uc as *mut libc::ucontext_t).cast(), move || {
+            big[0] as i32
+        })
     };
     assert!(!redirected);
 }

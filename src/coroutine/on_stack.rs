@@ -118,6 +118,13 @@ where
 /// that coroutine's [`Yielder`]): the coroutine then stops with `f`'s
 /// frames on `stack`, and dropping it unwinds them as usual.
 ///
+/// Two calls cannot share a stack, since each borrows it exclusively:
+///
+/// ```compile_fail,E0499
+/// let mut s = swapctx::Stack::new(64 * 1024).unwrap();
+/// swapctx::on_stack(&mut s, || swapctx::on_stack(&mut s, || 1));
+/// ```
+///
 /// # Examples
 /// ```
 /// use swapctx::Stack;
@@ -163,7 +170,13 @@ impl<I, Y> Yielder<I, Y> {
     /// not): while `f` runs, the coroutine's frames are below the
     /// resumer's saved state on one stack and above `f`'s on the other, so
     /// a suspend from `f` would hand the resumer a stack that `f` still
-    /// uses.
+    /// uses:
+    ///
+    /// ```compile_fail,E0277
+    /// let mut co = swapctx::Coroutine::<(), (), ()>::new(|y, ()| {
+    ///     y.on_parent_stack(|| y.suspend(()));
+    /// });
+    /// ```
     ///
     /// # Examples
     /// ```

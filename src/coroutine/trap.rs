@@ -110,7 +110,13 @@ use super::{CoroutineResult, Yielder};
 /// `R` is the coroutine's return type: the value the trap hands to the
 /// resumer in its place. A handle is a plain copyable value without a
 /// lifetime, so that it can sit in a thread-local where a signal handler
-/// finds it; it stays on its thread (`!Send`).
+/// finds it; it stays on its thread, as its coroutine does:
+///
+/// ```compile_fail,E0277
+/// let co = swapctx::Coroutine::<(), (), u8>::new(|_, ()| 1);
+/// let h = co.trap_handle();
+/// std::thread::spawn(move || h.contains(0));
+/// ```
 ///
 /// # Examples
 /// ```
