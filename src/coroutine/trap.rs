@@ -104,6 +104,10 @@ use crate::stack::Stack;
 #[cfg(doc)]
 use super::{CoroutineResult, Yielder};
 
+/// Variance and auto traits of a [`TrapHandle`]: hands out `R`; not Send,
+/// not Sync.
+type TrapHandleMarker<R> = (fn() -> R, *mut ());
+
 /// What a signal handler needs to stop a running [`Coroutine`] after a
 /// fault: see the [module documentation](self) for the contract.
 ///
@@ -136,8 +140,7 @@ pub struct TrapHandle<R> {
     lo: usize,
     /// The stack's top.
     hi: usize,
-    /// Hands out `R`; not Send, not Sync.
-    _marker: PhantomData<(fn() -> R, *mut ())>,
+    _marker: PhantomData<TrapHandleMarker<R>>,
 }
 
 impl<R> Clone for TrapHandle<R> {
