@@ -5,7 +5,10 @@
 //!
 //! Under memcheck (feature `valgrind`, as CI runs it) the tests that fault
 //! on purpose are ignored: the recovery works there too, but memcheck
-//! reports each deliberate invalid access as an error.
+//! reports each deliberate invalid access as an error. Under
+//! AddressSanitizer (feature `asan`) too: the switch a trap makes is not
+//! announced to ASan, and LeakSanitizer reports what the abandoned frames
+//! held.
 
 #[path = "common/trap_handler.rs"]
 mod trap_handler;
@@ -39,7 +42,10 @@ unsafe fn panic_foobar(h: TrapHandle<i32>, uc: *mut c_void, _sig: i32, _addr: us
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn trap_handler() {
     let mut co = Coroutine::<(), i32, i32>::new(|y, ()| {
         segfault();
@@ -56,7 +62,10 @@ fn trap_handler() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn trap_handler_panic() {
     let mut co = Coroutine::<(), i32, i32>::new(|y, ()| {
         segfault();
@@ -72,7 +81,10 @@ fn trap_handler_panic() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn stack_overflow_through_a_trap_handler_twice_on_the_same_stack() {
     let body = |y: &swapctx::Yielder<(), i32>, ()| {
         recurse_forever(&mut [0; 100]);
@@ -94,7 +106,10 @@ fn stack_overflow_through_a_trap_handler_twice_on_the_same_stack() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn into_stack_after_a_trap_gives_a_new_stack_and_leaks_the_old_one() {
     let mut co = Coroutine::<(), i32, i32>::with_stack(Stack::new(64 * 1024).unwrap(), |_, ()| {
         segfault();
@@ -113,7 +128,10 @@ fn into_stack_after_a_trap_gives_a_new_stack_and_leaks_the_old_one() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn each_of_the_four_signals_is_recovered() {
     let faults: [(i32, fn()); 3] = [
         (libc::SIGSEGV, segfault),
@@ -177,7 +195,10 @@ fn bus_error() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn the_resumer_goes_on_normally_after_a_trap() {
     let mut co = Coroutine::<(), i32, i32>::new(|_, ()| {
         illegal_instruction();
@@ -196,7 +217,10 @@ fn the_resumer_goes_on_normally_after_a_trap() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn a_trap_in_a_nested_coroutine_returns_to_the_outer_one() {
     let mut outer = Coroutine::<(), i32, i32>::new(|y, ()| {
         let mut inner = Coroutine::<(), i32, i32>::new(|_, ()| {
@@ -217,7 +241,10 @@ fn a_trap_in_a_nested_coroutine_returns_to_the_outer_one() {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn values_on_the_abandoned_frames_are_not_dropped() {
     struct SetOnDrop(Rc<Cell<bool>>);
     impl Drop for SetOnDrop {
@@ -274,7 +301,10 @@ fn resumes_the_trapped_coroutine() -> CoroutineResult<i32, i32> {
 }
 
 #[test]
-#[cfg_attr(feature = "valgrind", ignore = "memcheck reports the deliberate fault")]
+#[cfg_attr(
+    any(feature = "valgrind", feature = "asan"),
+    ignore = "the sanitizers report the deliberate fault"
+)]
 fn a_backtrace_in_the_traps_closure_reaches_the_resumer() {
     assert_eq!(resumes_the_trapped_coroutine(), CoroutineResult::Return(42));
     assert!(

@@ -164,6 +164,14 @@ impl<R> TrapHandle<R> {
     /// for a handler that wants to know whether a fault's stack pointer (or
     /// address) belongs to this coroutine. An overflow faults with the
     /// stack pointer in the guard page.
+    ///
+    /// ```
+    /// let co = swapctx::Coroutine::<(), (), ()>::new(|_, ()| {});
+    /// let h = co.trap_handle();
+    /// let on_this_thread = 0u8;
+    /// assert!(!h.contains(&on_this_thread as *const u8 as usize));
+    /// assert!(h.contains(co.stack().top() as usize - 1));
+    /// ```
     pub fn contains(&self, addr: usize) -> bool {
         self.lo <= addr && addr < self.hi
     }
