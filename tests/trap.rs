@@ -338,9 +338,9 @@ fn a_context_not_on_the_coroutines_stack_is_refused_and_left_alone() {
     let h = co.trap_handle();
     let mut other = Stack::new(64 * 1024).unwrap();
     for sp in [
-        co.stack().top() as usize,                           // just above
-        co.stack().guard().0 as usize - 16,                  // just below the guard
-        on_stack(&mut other, || &0u8 as *const u8 as usize), // another stack
+        co.stack().top() as usize,                         // just above
+        co.stack().guard().0 as usize - 16,                // just below the guard
+        on_stack(&mut other, trap_handler::stack_pointer), // another stack
     ] {
         let mut uc = context_with_sp(sp);
         let before: [u8; 64] = unsafe { std::mem::transmute_copy(&*uc) };

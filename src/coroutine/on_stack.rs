@@ -116,7 +116,9 @@ where
 /// [`StackPool`](crate::StackPool) too), so a program that recurses deeply
 /// in a loop maps it once. `f` may suspend a coroutine it runs in (through
 /// that coroutine's [`Yielder`]): the coroutine then stops with `f`'s
-/// frames on `stack`, and dropping it unwinds them as usual.
+/// frames on `stack`, and dropping it unwinds them as usual. (With the
+/// `asan` feature, AddressSanitizer is then told that the coroutine
+/// resumes on its own stack, not on `stack`, and may warn.)
 ///
 /// Two calls cannot share a stack, since each borrows it exclusively:
 ///

@@ -49,10 +49,12 @@
 //!   *forgetting* its frames is acceptable: it holds no lock that anyone
 //!   will wait for (the allocator's included: the trap's closure runs on
 //!   the same thread), no `RefCell` borrow that will be needed, no
-//!   `std::thread::scope` whose threads still run; and it is not unwinding
-//!   (a fault during a panic ends the process with a message, because the
-//!   thread's panic state cannot be repaired). Interpreted or compiled
-//!   guest code that keeps its state in plain memory is the intended case.
+//!   `std::thread::scope` whose threads still run; and the thread is not
+//!   unwinding (a fault while it panics, in the coroutine's own unwind or
+//!   in a coroutine resumed from a destructor during its resumer's, ends
+//!   the process with a message, because the thread's panic state cannot
+//!   be repaired). Interpreted or compiled guest code that keeps its state
+//!   in plain memory is the intended case.
 //! - **What the handler touches.** `return_from_trap` itself only reads
 //!   the handle and the interrupted stack pointer and writes the closure
 //!   onto the coroutine's stack and a few registers into the `ucontext`:
@@ -301,9 +303,9 @@ where
 {
     if std::thread::panicking() {
         crate::fatal(format_args!(
-            "swapctx: a coroutine faulted while it was unwinding and a trap handler stopped \
-             it; its thread's panic state cannot be repaired, so the process aborts (see \
-             swapctx::coroutine::trap, \"The contract\")"
+            "swapctx: a coroutine faulted while it was unwinding (its thread was panicking) \
+             and a trap handler stopped it; the thread's panic state cannot be repaired, so \
+             the process aborts (see swapctx::coroutine::trap, \"The contract\")"
         ));
     }
     // SAFETY: per the contract, `data` holds the closure.
