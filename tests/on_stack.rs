@@ -342,3 +342,22 @@ fn dropping_a_coroutine_suspended_inside_on_stack_unwinds_both_stacks() {
     drop(co);
     assert!(on_other.get() && on_own.get());
 }
+
+#[test]
+fn on_parent_stack_in_a_scoped_coroutine_may_borrow_from_outside_the_scope() {
+    let words = vec!["stack", "ful"];
+    let total = swapctx::scope(|s| {
+        let mut co = s.coroutine(|y, ()| {
+            // `&Vec<&str>` is Send: the closure may borrow it.
+            let n = y.on_parent_stack(|| words.iter().map(|w| w.len()).sum::<usize>());
+            y.suspend(n);
+            n * 2
+        });
+        assert_eq!(co.resume(()), CoroutineResult::Yield(8));
+        match co.resume(()) {
+            CoroutineResult::Return(n) => n,
+            CoroutineResult::Yield(_) => unreachable!(),
+        }
+    });
+    assert_eq!(total, 16);
+}
