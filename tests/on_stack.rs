@@ -345,10 +345,10 @@ fn dropping_a_coroutine_suspended_inside_on_stack_unwinds_both_stacks() {
 
 #[test]
 fn on_parent_stack_in_a_scoped_coroutine_may_borrow_from_outside_the_scope() {
-    let words = vec!["stack", "ful"];
+    let words = ["stack", "ful"];
     let total = swapctx::scope(|s| {
         let mut co = s.coroutine(|y, ()| {
-            // `&Vec<&str>` is Send: the closure may borrow it.
+            // `&[&str; 2]` is Send: the closure may borrow it.
             let n = y.on_parent_stack(|| words.iter().map(|w| w.len()).sum::<usize>());
             y.suspend(n);
             n * 2
