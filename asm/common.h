@@ -8,8 +8,10 @@
  * FUNC_BEGIN    global, hidden, typed as a function, aligned.
  * FUNC_END      records the size, so that debuggers and perf see it.
  * CET_ENDBR     x86_64: endbr64 where the build asks for CET branch tracking
- *               (-fcf-protection), at the two trampolines, which are
- *               reached by an indirect jump.
+ *               (-fcf-protection): at the trampolines, which are reached
+ *               by an indirect jump (the trap trampoline by a signal
+ *               handler's return), and at the functions C code can call
+ *               through a pointer (switch, on_stack).
  * BTI_C, BTI_J  aarch64: `bti c` / `bti j` landing pads where the build asks
  *               for BTI (-mbranch-protection=bti); NOPs otherwise.
  *

@@ -204,5 +204,57 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_endproc
 FUNC_END(SYM(coroutine_trampoline))
 
+/*
+ * Runs a function on another stack and comes back (see the x86_64 file):
+ *
+ *                                   x0           x1         x2
+ *   void swapctx_on_stack(void *arg, void *sp, void (*f)(void *arg));
+ *
+ * x29 holds our frame on the caller's stack while f runs: CFA = x29 + 16.
+ */
+FUNC_BEGIN(SYM(on_stack))
+    .cfi_startproc
+    BTI_C
+    stp     x29, x30, [sp, #-16]!   /* save fp and the return address */
+    .cfi_def_cfa_offset 16
+    .cfi_offset x29, -16
+    .cfi_offset x30, -8
+    mov     x29, sp                 /* x29 = our frame, on the caller's stack */
+    .cfi_def_cfa x29, 16            /* CFA = x29 + 16, wherever sp goes */
+    mov     sp, x1                  /* onto the other stack (16-byte aligned) */
+    blr     x2                      /* f(arg); x0 already holds arg */
+    mov     sp, x29                 /* back onto the caller's stack */
+    .cfi_def_cfa sp, 16
+    ldp     x29, x30, [sp], #16     /* restore fp and the return address */
+    .cfi_def_cfa_offset 0
+    .cfi_restore x29
+    .cfi_restore x30
+    ret
+    .cfi_endproc
+FUNC_END(SYM(on_stack))
+
+/*
+ * Where a coroutine stopped by a trap continues (see the x86_64 file):
+ * entered by the return from a signal handler with sp 16-byte aligned,
+ * x19 = the slots, x20 = the entry function, x0 = the trap's data,
+ * x1 = the slots, x29 = x30 = 0. The resumer's saved sp L is in
+ * slots.link = [x19]; CFA = L + 32 (as for the coroutine trampoline):
+ *   0x0f DW_CFA_def_cfa_expression, 5 bytes:
+ *   0x83 0x00  DW_OP_breg19 (x19) + 0
+ *   0x06       DW_OP_deref          -> L
+ *   0x23 0x20  DW_OP_plus_uconst 32 -> L + 32
+ */
+FUNC_BEGIN(SYM(trap_trampoline))
+    .cfi_startproc
+    .cfi_escape 0x0f, 0x05, 0x83, 0x00, 0x06, 0x23, 0x20
+    .cfi_offset x30, -32
+    .cfi_offset x29, -16
+    .cfi_offset x19, -8
+    BTI_C                           /* not a branch target; a pad, as every function has */
+    blr     x20                     /* entry(data, slots): never returns */
+    brk     #0                      /* if it does: trap */
+    .cfi_endproc
+FUNC_END(SYM(trap_trampoline))
+
 NOTE_GNU_STACK
 NOTE_GNU_PROPERTY

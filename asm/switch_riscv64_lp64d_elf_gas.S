@@ -269,5 +269,59 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_endproc
 FUNC_END(SYM(coroutine_trampoline))
 
+/*
+ * Runs a function on another stack and comes back (see the x86_64 file):
+ *
+ *                                   a0           a1         a2
+ *   void swapctx_on_stack(void *arg, void *sp, void (*f)(void *arg));
+ *
+ * s0 holds the caller's sp while f runs: CFA = s0.
+ */
+FUNC_BEGIN(SYM(on_stack))
+    .cfi_startproc
+    addi    sp, sp, -16             /* room for ra and s0 */
+    .cfi_def_cfa_offset 16
+    sd      ra, 8(sp)               /* save the return address */
+    sd      s0, 0(sp)               /* save s0 */
+    .cfi_offset ra, -8
+    .cfi_offset s0, -16
+    addi    s0, sp, 16              /* s0 = the CFA, on the caller's stack */
+    .cfi_def_cfa s0, 0              /* CFA = s0, wherever sp goes */
+    mv      sp, a1                  /* onto the other stack (16-byte aligned) */
+    jalr    a2                      /* f(arg); a0 already holds arg */
+    addi    sp, s0, -16             /* back onto the caller's stack */
+    .cfi_def_cfa sp, 16
+    ld      ra, 8(sp)               /* restore the return address */
+    ld      s0, 0(sp)               /* restore s0 */
+    .cfi_restore ra
+    .cfi_restore s0
+    addi    sp, sp, 16
+    .cfi_def_cfa_offset 0
+    ret
+    .cfi_endproc
+FUNC_END(SYM(on_stack))
+
+/*
+ * Where a coroutine stopped by a trap continues (see the x86_64 file):
+ * entered by the return from a signal handler with sp 16-byte aligned,
+ * s1 = the slots, s2 = the entry function, a0 = the trap's data,
+ * a1 = the slots, s0 = ra = 0. The resumer's saved sp L is in
+ * slots.link = [s1]; CFA = L + 32 (as for the coroutine trampoline):
+ *   0x0f DW_CFA_def_cfa_expression, 5 bytes:
+ *   0x79 0x00  DW_OP_breg9 (s1) + 0
+ *   0x06       DW_OP_deref          -> L
+ *   0x23 0x20  DW_OP_plus_uconst 32 -> L + 32
+ */
+FUNC_BEGIN(SYM(trap_trampoline))
+    .cfi_startproc
+    .cfi_escape 0x0f, 0x05, 0x79, 0x00, 0x06, 0x23, 0x20
+    .cfi_offset ra, -32
+    .cfi_offset s0, -16
+    .cfi_offset s1, -8
+    jalr    s2                      /* entry(data, slots): never returns */
+    unimp                           /* if it does: trap */
+    .cfi_endproc
+FUNC_END(SYM(trap_trampoline))
+
 NOTE_GNU_STACK
 NOTE_GNU_PROPERTY

@@ -241,5 +241,74 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_endproc
 FUNC_END(SYM(coroutine_trampoline))
 
+/*
+ * Runs a function on another stack and comes back: `swapctx::on_stack`
+ * and `Yielder::on_parent_stack` (src/coroutine/on_stack.rs). A plain C
+ * function, so the compiler saves around it what the C ABI says:
+ *
+ *                                   rdi          rsi        rdx
+ *   void swapctx_on_stack(void *arg, void *sp, void (*f)(void *arg));
+ *
+ * calls f(arg) with rsp = sp (16-byte aligned, the top of the other
+ * stack) and returns on the caller's stack. f must not unwind (the Rust
+ * side catches every panic on the other stack). rbp, callee-saved, holds
+ * our frame on the caller's stack while f runs, so the CFA rule
+ * "rbp + 16" walks from f's frames back into the caller's: backtraces,
+ * debuggers and the unwinder see one call chain across the two stacks.
+ */
+FUNC_BEGIN(SYM(on_stack))
+    .cfi_startproc
+    CET_ENDBR
+    pushq   %rbp                    /* save the caller's rbp */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    movq    %rsp, %rbp              /* rbp = our frame, on the caller's stack */
+    .cfi_def_cfa_register %rbp      /* CFA = rbp + 16, wherever rsp goes */
+    movq    %rsi, %rsp              /* onto the other stack (16-byte aligned) */
+    callq   *%rdx                   /* f(arg); rdi already holds arg */
+    movq    %rbp, %rsp              /* back onto the caller's stack */
+    .cfi_def_cfa_register %rsp
+    popq    %rbp                    /* restore the caller's rbp */
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
+    ret
+    .cfi_endproc
+FUNC_END(SYM(on_stack))
+
+/*
+ * Where a coroutine stopped by a trap continues (src/coroutine/trap.rs).
+ * Nothing calls it: an embedder's signal handler rewrites the interrupted
+ * context (src/arch/x86_64.rs, `set_trap_return`) so that the return from
+ * the handler lands here, with
+ *
+ *   rsp = 16-byte aligned, on the coroutine's stack below the trap's data,
+ *   rbx = the coroutine's slots [link, this], r12 = the entry function,
+ *   rdi = the trap's data, rsi = the slots, rbp = 0.
+ *
+ *                                   rdi          rsi
+ *   noreturn void entry(void *data, void *slots);
+ *
+ * The entry makes the coroutine's last switch to its resumer. For
+ * unwinders this frame's caller is the resumer, as for the coroutine
+ * trampoline, but found through rbx (callee-saved, so the entry keeps it
+ * or says where it saved it): the resumer's saved sp L is in
+ * slots.link = [rbx], and CFA = L + 24:
+ *   0x0f DW_CFA_def_cfa_expression, 5 bytes:
+ *   0x73 0x00  DW_OP_breg3 (rbx) + 0
+ *   0x06       DW_OP_deref          -> L
+ *   0x23 0x18  DW_OP_plus_uconst 24 -> L + 24
+ */
+FUNC_BEGIN(SYM(trap_trampoline))
+    .cfi_startproc
+    .cfi_escape 0x0f, 0x05, 0x73, 0x00, 0x06, 0x23, 0x18
+    .cfi_offset %rip, -24
+    .cfi_offset %rbx, -16
+    .cfi_offset %rbp, -8
+    CET_ENDBR
+    callq   *%r12                   /* entry(data, slots): never returns */
+    ud2                             /* if it does: fault, never run on */
+    .cfi_endproc
+FUNC_END(SYM(trap_trampoline))
+
 NOTE_GNU_STACK
 NOTE_GNU_PROPERTY

@@ -119,6 +119,14 @@
 //! - **Signals.** The overflow handler runs on an alternate signal stack,
 //!   reads only lock-free data and chains to the handler that was there
 //!   before (`docs/05-guard-pages.md`).
+//! - **Other stacks.** [`on_stack`] borrows its stack exclusively, so
+//!   nothing else runs on it meanwhile. [`Yielder::on_parent_stack`] runs
+//!   its closure below the resumer's saved registers; the closure is
+//!   `Send`, so it cannot reach the coroutine's `&Yielder` and suspend
+//!   while its own frames are on the resumer's stack.
+//! - **Traps.** A coroutine stopped by a fault ([`trap`]) is done, and its
+//!   frames were not unwound: its stack is leaked, never reused, unless the
+//!   embedder vouches for what is left on it (an `unsafe` call).
 //!
 //! # Nested coroutines
 //!
@@ -143,8 +151,11 @@ use crate::raw::{Context, EntryFn};
 use crate::stack::Stack;
 use crate::tools;
 
+mod on_stack;
 mod scope;
+pub mod trap;
 
+pub use on_stack::on_stack;
 pub use scope::{scope, Scope, ScopedCoroutine, ScopedGenerator};
 
 /// What [`Coroutine::resume`] gives back: the coroutine either suspended
@@ -197,6 +208,9 @@ enum Finish<R> {
     Return(R),
     Panic(Box<dyn Any + Send + 'static>),
     Unwound,
+    /// Stopped by a trap (`trap.rs`): the trap closure's result. The
+    /// coroutine's frames were abandoned, so its stack is leaked.
+    Trapped(std::thread::Result<R>),
 }
 
 /// The payload of the unwind that drop starts inside a coroutine: it names
@@ -228,8 +242,9 @@ static ABANDONED: AtomicUsize = AtomicUsize::new(0);
 
 /// How many stacks this process has leaked because a suspended
 /// [`Coroutine`] was dropped (or turned [`into_stack`](Coroutine::into_stack))
-/// in a build with `panic = "abort"`, where its stack cannot be unwound.
-/// Always 0 with `panic = "unwind"`.
+/// in a build with `panic = "abort"`, where its stack cannot be unwound,
+/// or because a coroutine stopped by a [`trap`] was. Always 0 with
+/// `panic = "unwind"` and no traps.
 ///
 /// ```
 /// assert_eq!(swapctx::coroutine::abandoned_stacks(), 0); // this build unwinds
@@ -451,9 +466,9 @@ enum State {
     Returned,
     /// The closure panicked (the panic was re-raised from `resume`).
     Panicked,
-    /// Dropped while suspended with `panic = "abort"`: it could not be
-    /// unwound, so its stack must be leaked, never reused.
-    #[cfg_attr(panic = "unwind", allow(dead_code))]
+    /// Dropped while suspended with `panic = "abort"`, or stopped by a
+    /// trap: its frames were not unwound, so its stack must be leaked,
+    /// never reused.
     Abandoned,
 }
 
@@ -543,6 +558,15 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     // through: both go on here, without the panic hook.
                     self.state = State::Panicked;
                     panic::resume_unwind(payload)
+                }
+                Finish::Trapped(r) => {
+                    // Stopped by a trap: its frames were abandoned, so its
+                    // stack must never be reused (see `trap`).
+                    self.state = State::Abandoned;
+                    match r {
+                        Ok(r) => CoroutineResult::Return(r),
+                        Err(payload) => panic::resume_unwind(payload),
+                    }
                 }
                 Finish::Unwound => {
                     // Only this coroutine's own clean-up unwind ends so, and
@@ -635,7 +659,10 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             // with a Finish<R> (Unwound), which we move out and drop.
             unsafe {
                 let p = self.enter(UNWIND);
-                drop(ptr::read(p as *const Finish<R>));
+                if let Finish::Trapped(r) = ptr::read(p as *const Finish<R>) {
+                    self.state = State::Abandoned;
+                    run_quietly(move || drop(r));
+                }
             }
         } else {
             self.force_unwind();
@@ -665,6 +692,10 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     Finish::Return(r) => drop_quietly(r),
                     Finish::Panic(payload) => drop_payload(payload),
                     Finish::Unwound => {}
+                    Finish::Trapped(r) => {
+                        self.state = State::Abandoned;
+                        run_quietly(move || drop(r));
+                    }
                 }
                 return;
             }
@@ -692,13 +723,11 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     #[track_caller]
     fn into_stack(mut self) -> Stack {
         self.finish();
-        #[cfg(not(panic = "unwind"))]
         let abandoned = self.state == State::Abandoned;
         // SAFETY: `self` is forgotten right after, so the stack is taken
         // exactly once and Drop does not run.
         let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
         mem::forget(self);
-        #[cfg(not(panic = "unwind"))]
         if abandoned {
             let size = stack.size();
             abandon(stack);
@@ -715,8 +744,6 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
         self.finish();
         // SAFETY: dropped exactly once, here; nothing runs on it any more.
         let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
-        // Only a build without unwinding abandons stacks.
-        #[cfg(not(panic = "unwind"))]
         if self.state == State::Abandoned {
             return abandon(stack);
         }
@@ -726,7 +753,6 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
 
 /// Leaks the stack of a coroutine that could not be unwound, and counts it.
 #[cold]
-#[cfg_attr(panic = "unwind", allow(dead_code))]
 fn abandon(stack: Stack) {
     mem::forget(stack);
     ABANDONED.fetch_add(1, Ordering::Relaxed);

@@ -214,7 +214,8 @@ mod tools;
 
 #[cfg(feature = "std")]
 pub use coroutine::{
-    scope, Coroutine, CoroutineResult, Generator, Scope, ScopedCoroutine, ScopedGenerator, Yielder,
+    on_stack, scope, Coroutine, CoroutineResult, Generator, Scope, ScopedCoroutine,
+    ScopedGenerator, Yielder,
 };
 pub use error::{Error, Result};
 #[cfg(feature = "std")]

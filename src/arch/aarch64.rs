@@ -295,3 +295,51 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
         )
     }
 }
+
+// ---------------------------------------------------------------------------
+// Trap recovery (src/coroutine/trap.rs): reading and rewriting the context
+// a signal interrupted.
+
+/// The stack pointer of the context a signal interrupted.
+///
+/// # Safety
+/// `uc` is the `ucontext_t` a `SA_SIGINFO` handler was given.
+#[cfg(feature = "std")]
+pub(crate) unsafe fn trap_sp(uc: *const libc::ucontext_t) -> usize {
+    // SAFETY: per the contract.
+    unsafe { (*uc).uc_mcontext.sp as usize }
+}
+
+/// Rewrites the interrupted context so that the return from the handler
+/// enters `swapctx_trap_trampoline` (asm) with `sp`, `slots` in x19 (for
+/// its CFI), `entry` in x20, and `entry`'s arguments `(data, slots)`.
+///
+/// # Safety
+/// `uc` is the `ucontext_t` a `SA_SIGINFO` handler was given; `sp` is
+/// 16-byte aligned on a stack the entry may use.
+#[cfg(feature = "std")]
+pub(crate) unsafe fn set_trap_return(
+    uc: *mut libc::ucontext_t,
+    sp: usize,
+    slots: usize,
+    entry: usize,
+    data: usize,
+) {
+    debug_assert!(sp % STACK_ALIGN == 0);
+    /// PSTATE.BTYPE (bits 10-11): cleared, so that landing on the
+    /// trampoline is never taken for a bad indirect branch.
+    const PSTATE_BTYPE: u64 = 3 << 10;
+    // SAFETY: per the contract; plain stores into the saved registers.
+    unsafe {
+        let m = &mut (*uc).uc_mcontext;
+        m.pc = super::swapctx_trap_trampoline as *const () as usize as u64;
+        m.sp = sp as u64;
+        m.regs[19] = slots as u64;
+        m.regs[20] = entry as u64;
+        m.regs[0] = data as u64;
+        m.regs[1] = slots as u64;
+        m.regs[29] = 0;
+        m.regs[30] = 0;
+        m.pstate &= !PSTATE_BTYPE;
+    }
+}

@@ -64,6 +64,17 @@ extern "C" {
     /// (never from Rust).
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_coroutine_enter")]
     pub(crate) fn swapctx_coroutine_enter();
+
+    /// Calls `f(arg)` with the stack pointer at `sp` (16-byte aligned, the
+    /// top of another stack) and returns on the caller's stack; its CFI
+    /// links the two stacks for unwinders. `f` must not unwind.
+    #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_on_stack")]
+    pub(crate) fn swapctx_on_stack(arg: *mut u8, sp: *mut u8, f: unsafe extern "C" fn(*mut u8));
+
+    /// Where a coroutine stopped by a trap continues (never called: a
+    /// signal handler's return lands there, see `set_trap_return`).
+    #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_trap_trampoline")]
+    pub(crate) fn swapctx_trap_trampoline();
 }
 
 /// Writes a fresh coroutine's first frame, the four words of `words`, right

@@ -353,3 +353,47 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
         )
     }
 }
+
+// ---------------------------------------------------------------------------
+// Trap recovery (src/coroutine/trap.rs): reading and rewriting the context
+// a signal interrupted.
+
+/// The stack pointer of the context a signal interrupted.
+///
+/// # Safety
+/// `uc` is the `ucontext_t` a `SA_SIGINFO` handler was given.
+#[cfg(feature = "std")]
+pub(crate) unsafe fn trap_sp(uc: *const libc::ucontext_t) -> usize {
+    // SAFETY: per the contract.
+    unsafe { (*uc).uc_mcontext.__gregs[libc::REG_SP] as usize }
+}
+
+/// Rewrites the interrupted context so that the return from the handler
+/// enters `swapctx_trap_trampoline` (asm) with `sp`, `slots` in s1 (for
+/// its CFI), `entry` in s2, and `entry`'s arguments `(data, slots)`.
+///
+/// # Safety
+/// `uc` is the `ucontext_t` a `SA_SIGINFO` handler was given; `sp` is
+/// 16-byte aligned on a stack the entry may use.
+#[cfg(feature = "std")]
+pub(crate) unsafe fn set_trap_return(
+    uc: *mut libc::ucontext_t,
+    sp: usize,
+    slots: usize,
+    entry: usize,
+    data: usize,
+) {
+    debug_assert!(sp % STACK_ALIGN == 0);
+    // SAFETY: per the contract; plain stores into the saved registers.
+    unsafe {
+        let g = &mut (*uc).uc_mcontext.__gregs;
+        g[libc::REG_PC] = super::swapctx_trap_trampoline as *const () as usize as libc::c_ulong;
+        g[libc::REG_SP] = sp as libc::c_ulong;
+        g[libc::REG_S1] = slots as libc::c_ulong;
+        g[libc::REG_S2] = entry as libc::c_ulong;
+        g[libc::REG_A0] = data as libc::c_ulong;
+        g[libc::REG_A0 + 1] = slots as libc::c_ulong;
+        g[libc::REG_S0] = 0;
+        g[libc::REG_RA] = 0;
+    }
+}

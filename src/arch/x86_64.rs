@@ -359,3 +359,49 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
         )
     }
 }
+
+// ---------------------------------------------------------------------------
+// Trap recovery (src/coroutine/trap.rs): reading and rewriting the context
+// a signal interrupted.
+
+/// The stack pointer of the context a signal interrupted.
+///
+/// # Safety
+/// `uc` is the `ucontext_t` a `SA_SIGINFO` handler was given.
+#[cfg(feature = "std")]
+pub(crate) unsafe fn trap_sp(uc: *const libc::ucontext_t) -> usize {
+    // SAFETY: per the contract.
+    unsafe { (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize }
+}
+
+/// Rewrites the interrupted context so that the return from the handler
+/// enters `swapctx_trap_trampoline` (asm) with `sp`, `slots` in rbx (for
+/// its CFI), `entry` in r12, and `entry`'s arguments `(data, slots)`.
+///
+/// # Safety
+/// `uc` is the `ucontext_t` a `SA_SIGINFO` handler was given; `sp` is
+/// 16-byte aligned on a stack the entry may use.
+#[cfg(feature = "std")]
+pub(crate) unsafe fn set_trap_return(
+    uc: *mut libc::ucontext_t,
+    sp: usize,
+    slots: usize,
+    entry: usize,
+    data: usize,
+) {
+    debug_assert!(sp % STACK_ALIGN == 0);
+    /// EFLAGS' direction flag: the ABI wants it clear on function entry.
+    const EFLAGS_DF: i64 = 1 << 10;
+    // SAFETY: per the contract; plain stores into the saved registers.
+    unsafe {
+        let g = &mut (*uc).uc_mcontext.gregs;
+        g[libc::REG_RIP as usize] = super::swapctx_trap_trampoline as *const () as usize as i64;
+        g[libc::REG_RSP as usize] = sp as i64;
+        g[libc::REG_RBX as usize] = slots as i64;
+        g[libc::REG_R12 as usize] = entry as i64;
+        g[libc::REG_RDI as usize] = data as i64;
+        g[libc::REG_RSI as usize] = slots as i64;
+        g[libc::REG_RBP as usize] = 0;
+        g[libc::REG_EFL as usize] &= !EFLAGS_DF;
+    }
+}
