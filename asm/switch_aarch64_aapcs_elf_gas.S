@@ -37,6 +37,21 @@
  * below sp.
  */
 #include "common.h"
+/*
+ * The offsets below are named once, in src/arch/aarch64/layout.rs and
+ * src/arch/layout.rs; build.rs writes them into layout.h as SWAPCTX_*.
+ * What the code fixes by its shape is checked here against the names.
+ */
+#include "layout.h"
+#if SWAPCTX_INIT_OFF_TRAMPOLINE != 0 || SWAPCTX_CO_OFF_RESUME != 0
+#error "coroutine_enter pops the first pair: the resume address must be at +0"
+#endif
+#if SWAPCTX_INIT_OFF_ENTRY != 16 || SWAPCTX_INIT_OFF_DATA != 24 || SWAPCTX_COROUTINE_INIT_SIZE != 32
+#error "the coroutine trampoline loads the entry and its data as one pair from +16"
+#endif
+#if SWAPCTX_CO_FRAME_SIZE >= 128 || SWAPCTX_SLOT_LINK >= 64
+#error "the CFI expressions below encode these as one-byte LEB128 numbers"
+#endif
 
 FUNC_BEGIN(SYM(switch))
     .cfi_startproc
@@ -147,8 +162,8 @@ FUNC_BEGIN(SYM(coroutine_enter))
     BTI_C                           /* reached by `bl`; a pad anyway, as every function has */
     str     x30, [sp, #-16]!        /* push the resumer's resume address */
     mov     x9, sp
-    str     x9, [x1]                /* link = resumer's sp */
-    ldr     x9, [x1, #8]
+    str     x9, [x1, #SWAPCTX_SLOT_LINK] /* link = resumer's sp */
+    ldr     x9, [x1, #SWAPCTX_SLOT_THIS]
     mov     sp, x9                  /* load the coroutine's saved sp */
     ldr     x9, [sp], #16           /* pop its resume address */
     br      x9                      /* resume it; x0 carries the value */
@@ -185,10 +200,10 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
      *   0x06       DW_OP_deref          -> L
      *   0x23 0x20  DW_OP_plus_uconst 32 -> L + 32
      */
-    .cfi_escape 0x0f, 0x05, 0x8f, 0x00, 0x06, 0x23, 0x20
-    .cfi_offset x30, -32
-    .cfi_offset x29, -16
-    .cfi_offset x19, -8
+    .cfi_escape 0x0f, 0x05, 0x8f, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset x30, SWAPCTX_CO_OFF_RESUME - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset x29, SWAPCTX_CO_OFF_X29 - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset x19, SWAPCTX_CO_OFF_X19 - SWAPCTX_CO_FRAME_SIZE
     /*
      * Enter the entry function as if called from here, but with a plain
      * branch: `blr` would push a return-stack entry that is never popped
@@ -246,10 +261,10 @@ FUNC_END(SYM(on_stack))
  */
 FUNC_BEGIN(SYM(trap_trampoline))
     .cfi_startproc
-    .cfi_escape 0x0f, 0x05, 0x83, 0x00, 0x06, 0x23, 0x20
-    .cfi_offset x30, -32
-    .cfi_offset x29, -16
-    .cfi_offset x19, -8
+    .cfi_escape 0x0f, 0x05, 0x83, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset x30, SWAPCTX_CO_OFF_RESUME - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset x29, SWAPCTX_CO_OFF_X29 - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset x19, SWAPCTX_CO_OFF_X19 - SWAPCTX_CO_FRAME_SIZE
     BTI_C                           /* not a branch target; a pad, as every function has */
     blr     x20                     /* entry(data, slots): never returns */
     brk     #0                      /* if it does: trap */

@@ -47,6 +47,21 @@
  * `ret` is `jalr x0, 0(ra)`.
  */
 #include "common.h"
+/*
+ * The offsets below are named once, in src/arch/riscv64/layout.rs and
+ * src/arch/layout.rs; build.rs writes them into layout.h as SWAPCTX_*.
+ * What the code fixes by its shape is checked here against the names.
+ */
+#include "layout.h"
+#if SWAPCTX_INIT_OFF_TRAMPOLINE != 0 || SWAPCTX_CO_OFF_RESUME != 0
+#error "coroutine_enter pops the first pair: the resume address must be at +0"
+#endif
+#if SWAPCTX_INIT_OFF_ENTRY != 16 || SWAPCTX_INIT_OFF_DATA != 24 || SWAPCTX_COROUTINE_INIT_SIZE != 32
+#error "the coroutine trampoline loads the entry and its data from +16 and +24"
+#endif
+#if SWAPCTX_CO_FRAME_SIZE >= 128 || SWAPCTX_SLOT_LINK >= 64
+#error "the CFI expressions below encode these as one-byte LEB128 numbers"
+#endif
 
 FUNC_BEGIN(SYM(switch))
     .cfi_startproc
@@ -215,8 +230,8 @@ FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_def_cfa_offset 16
     sd      ra, 0(sp)               /* save the resumer's resume address */
     .cfi_offset ra, -16
-    sd      sp, 0(a1)               /* link = resumer's sp */
-    ld      sp, 8(a1)               /* load the coroutine's saved sp */
+    sd      sp, SWAPCTX_SLOT_LINK(a1) /* link = resumer's sp */
+    ld      sp, SWAPCTX_SLOT_THIS(a1) /* load the coroutine's saved sp */
     .cfi_undefined ra               /* (the rest is the coroutine's) */
     ld      t1, 0(sp)               /* restore its resume address */
     addi    sp, sp, 16              /* and pop it */
@@ -239,8 +254,8 @@ FUNC_END(SYM(coroutine_enter))
 FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined ra               /* until sp = slots: no caller */
-    ld      t1, 0(sp)               /* the entry function */
-    ld      a1, 8(sp)               /* arg 2: the data pointer */
+    ld      t1, SWAPCTX_INIT_OFF_ENTRY-16(sp) /* the entry function */
+    ld      a1, SWAPCTX_INIT_OFF_DATA-16(sp) /* arg 2: the data pointer */
     addi    sp, sp, 16              /* sp = slots: 16-byte aligned */
     /*
      * From here on an unwinder steps onto the resumer's stack. Its saved
@@ -252,10 +267,10 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
      *   0x06       DW_OP_deref          -> L
      *   0x23 0x20  DW_OP_plus_uconst 32 -> L + 32
      */
-    .cfi_escape 0x0f, 0x05, 0x72, 0x00, 0x06, 0x23, 0x20
-    .cfi_offset ra, -32
-    .cfi_offset s0, -16
-    .cfi_offset s1, -8
+    .cfi_escape 0x0f, 0x05, 0x72, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset ra, SWAPCTX_CO_OFF_RESUME - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset s0, SWAPCTX_CO_OFF_S0 - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset s1, SWAPCTX_CO_OFF_S1 - SWAPCTX_CO_FRAME_SIZE
     /*
      * Enter the entry function as if called from here, but with a jump
      * through t1: a `jalr ra` would push a return-address-stack entry that
@@ -314,10 +329,10 @@ FUNC_END(SYM(on_stack))
  */
 FUNC_BEGIN(SYM(trap_trampoline))
     .cfi_startproc
-    .cfi_escape 0x0f, 0x05, 0x79, 0x00, 0x06, 0x23, 0x20
-    .cfi_offset ra, -32
-    .cfi_offset s0, -16
-    .cfi_offset s1, -8
+    .cfi_escape 0x0f, 0x05, 0x79, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset ra, SWAPCTX_CO_OFF_RESUME - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset s0, SWAPCTX_CO_OFF_S0 - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset s1, SWAPCTX_CO_OFF_S1 - SWAPCTX_CO_FRAME_SIZE
     jalr    s2                      /* entry(data, slots): never returns */
     unimp                           /* if it does: trap */
     .cfi_endproc

@@ -60,6 +60,25 @@
  * fldcw loads it.
  */
 #include "common.h"
+/*
+ * The offsets below are named once, in src/arch/x86_64/layout.rs and
+ * src/arch/layout.rs; build.rs writes them into layout.h as SWAPCTX_*.
+ * The pushes of the raw switch fix its offsets by their order, so they
+ * are checked here against the names.
+ */
+#include "layout.h"
+#if SWAPCTX_OFF_MXCSR != 0 || SWAPCTX_OFF_X87CW != 4 || SWAPCTX_OFF_R15 != 8 \
+    || SWAPCTX_OFF_R14 != 16 || SWAPCTX_OFF_R13 != 24 || SWAPCTX_OFF_R12 != 32 \
+    || SWAPCTX_OFF_RBX != 40 || SWAPCTX_OFF_RBP != 48 || SWAPCTX_OFF_RET != 56 \
+    || SWAPCTX_FRAME_SIZE != 64
+#error "the raw switch's pushes do not match src/arch/x86_64/layout.rs"
+#endif
+#if SWAPCTX_INIT_OFF_TRAMPOLINE != 0 || SWAPCTX_CO_OFF_RESUME != 0
+#error "coroutine_enter pops the first word: the resume address must be at +0"
+#endif
+#if SWAPCTX_CO_FRAME_SIZE >= 128 || SWAPCTX_SLOT_LINK + 8 >= 64
+#error "the CFI expressions below encode these as one-byte LEB128 numbers"
+#endif
 
 FUNC_BEGIN(SYM(switch))
     .cfi_startproc
@@ -83,10 +102,10 @@ FUNC_BEGIN(SYM(switch))
     pushq   %r15                    /* save r15            -> +8  */
     .cfi_adjust_cfa_offset 8
     .cfi_rel_offset %r15, 0
-    subq    $8, %rsp                /* room for the FP control words */
+    subq    $SWAPCTX_OFF_R15, %rsp  /* room for the FP control words */
     .cfi_adjust_cfa_offset 8
-    stmxcsr (%rsp)                  /* save MXCSR          -> +0  */
-    fnstcw  4(%rsp)                 /* save x87 control word -> +4 */
+    stmxcsr SWAPCTX_OFF_MXCSR(%rsp) /* save MXCSR          -> +0  */
+    fnstcw  SWAPCTX_OFF_X87CW(%rsp) /* save x87 control word -> +4 */
 
     movq    %rsp, (%rdi)            /* *save_sp = our stack pointer */
     movq    %rsi, %rsp              /* switch: now on the other stack; its
@@ -94,9 +113,9 @@ FUNC_BEGIN(SYM(switch))
                                        CFI above describes it as well */
     movq    %rdx, %rax              /* the value crosses as the return value */
 
-    ldmxcsr (%rsp)                  /* restore MXCSR       <- +0  */
-    fldcw   4(%rsp)                 /* restore x87 control word <- +4 */
-    addq    $8, %rsp
+    ldmxcsr SWAPCTX_OFF_MXCSR(%rsp) /* restore MXCSR       <- +0  */
+    fldcw   SWAPCTX_OFF_X87CW(%rsp) /* restore x87 control word <- +4 */
+    addq    $SWAPCTX_OFF_R15, %rsp
     .cfi_adjust_cfa_offset -8
     popq    %r15                    /* restore r15         <- +8  */
     .cfi_adjust_cfa_offset -8
@@ -160,8 +179,8 @@ FUNC_END(SYM(trampoline))
  */
 FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_startproc
-    movq    %rsp, (%rsi)            /* link = resumer's sp (its return address on top) */
-    movq    8(%rsi), %rsp           /* load the coroutine's saved sp */
+    movq    %rsp, SWAPCTX_SLOT_LINK(%rsi) /* link = resumer's sp (its return address on top) */
+    movq    SWAPCTX_SLOT_THIS(%rsi), %rsp /* load the coroutine's saved sp */
     .cfi_def_cfa_offset 0           /* (the rest is the coroutine's) */
     popq    %rcx                    /* its resume address */
     jmpq    *%rcx                   /* resume it; rdi carries the value */
@@ -190,9 +209,9 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     .cfi_startproc
     .cfi_undefined %rip             /* until rsp = slots: no caller */
     CET_ENDBR
-    movq    (%rsp), %rax            /* the entry function */
-    movq    8(%rsp), %rsi           /* arg 2: the data pointer */
-    addq    $24, %rsp               /* rsp = slots: 16-byte aligned */
+    movq    SWAPCTX_INIT_OFF_ENTRY-8(%rsp), %rax /* the entry function */
+    movq    SWAPCTX_INIT_OFF_DATA-8(%rsp), %rsi /* arg 2: the data pointer */
+    addq    $SWAPCTX_COROUTINE_INIT_SIZE-8, %rsp /* rsp = slots: 16-byte aligned */
     /*
      * From here on, an unwinder that walks up out of the coroutine steps
      * onto the stack of whoever resumed it. The resumer is suspended in
@@ -213,10 +232,10 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
      * (A coroutine only runs while resumed, so the link is always valid
      * here; src/arch/x86_64.rs checks these offsets against `resume`.)
      */
-    .cfi_escape 0x0f, 0x05, 0x77, 0x00, 0x06, 0x23, 0x18
-    .cfi_offset %rip, -24
-    .cfi_offset %rbx, -16
-    .cfi_offset %rbp, -8
+    .cfi_escape 0x0f, 0x05, 0x77, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset %rip, SWAPCTX_CO_OFF_RESUME - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset %rbx, SWAPCTX_CO_OFF_RBX - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset %rbp, SWAPCTX_CO_OFF_RBP - SWAPCTX_CO_FRAME_SIZE
     /*
      * Enter the entry function as if called from here, but with a jump: a
      * `call` would push a return-stack entry that is never popped (the
@@ -228,14 +247,14 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
     leaq    1f(%rip), %rcx          /* the return address an unwinder sees */
     pushq   %rcx                    /* rsp = slots - 8, as after a call */
     /* Between the push and the jump, L is at [rsp + 8]. */
-    .cfi_escape 0x0f, 0x05, 0x77, 0x08, 0x06, 0x23, 0x18
+    .cfi_escape 0x0f, 0x05, 0x77, SWAPCTX_SLOT_LINK + 8, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
     jmpq    *%rax                   /* entry(value, data): never returns */
     /*
      * The pushed return address is 1f; an unwinder looks up the row of the
      * byte before it, this nop's, where rsp = slots again (it has popped
      * the return address): back to CFA = [rsp] + 24. Never executed.
      */
-    .cfi_escape 0x0f, 0x05, 0x77, 0x00, 0x06, 0x23, 0x18
+    .cfi_escape 0x0f, 0x05, 0x77, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
     nop
 1:  ud2                             /* if the entry returns: fault, never run on */
     .cfi_endproc
@@ -300,10 +319,10 @@ FUNC_END(SYM(on_stack))
  */
 FUNC_BEGIN(SYM(trap_trampoline))
     .cfi_startproc
-    .cfi_escape 0x0f, 0x05, 0x73, 0x00, 0x06, 0x23, 0x18
-    .cfi_offset %rip, -24
-    .cfi_offset %rbx, -16
-    .cfi_offset %rbp, -8
+    .cfi_escape 0x0f, 0x05, 0x73, SWAPCTX_SLOT_LINK, 0x06, 0x23, SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset %rip, SWAPCTX_CO_OFF_RESUME - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset %rbx, SWAPCTX_CO_OFF_RBX - SWAPCTX_CO_FRAME_SIZE
+    .cfi_offset %rbp, SWAPCTX_CO_OFF_RBP - SWAPCTX_CO_FRAME_SIZE
     CET_ENDBR
     callq   *%r12                   /* entry(data, slots): never returns */
     ud2                             /* if it does: fault, never run on */

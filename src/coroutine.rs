@@ -197,8 +197,8 @@ struct Slots {
     this: *mut u8,
 }
 
-const _: () = assert!(mem::offset_of!(Slots, link) == 0);
-const _: () = assert!(mem::offset_of!(Slots, this) == mem::size_of::<usize>());
+const _: () = assert!(mem::offset_of!(Slots, link) == arch::SLOT_LINK);
+const _: () = assert!(mem::offset_of!(Slots, this) == arch::SLOT_THIS);
 const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
 
 /// Sent out of the coroutine by its last switch. (A yield sends a pointer

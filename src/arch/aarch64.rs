@@ -18,15 +18,11 @@
 
 use super::{STACK_ALIGN, TOP_RESERVED};
 
-/// Size of a saved frame.
-pub(crate) const FRAME_SIZE: usize = 160;
-/// d8 .. d15 at OFF_D8 + 8 * (n - 8).
-pub(crate) const OFF_D8: usize = 0;
-/// x19 .. x28 at OFF_X19 + 8 * (n - 19).
-pub(crate) const OFF_X19: usize = 64;
-pub(crate) const OFF_X29: usize = 144;
-/// The link register: where the switch's `ret` goes.
-pub(crate) const OFF_X30: usize = 152;
+// The frame offsets, one source for this module, the .S file (through
+// build.rs's layout.h) and the tests.
+#[cfg_attr(not(test), allow(dead_code))]
+mod layout;
+pub(crate) use self::layout::*;
 
 const _: () = assert!(OFF_D8 + 8 * 8 == OFF_X19);
 const _: () = assert!(OFF_X19 + 8 * 10 == OFF_X29);
@@ -206,26 +202,12 @@ macro_rules! switch_asm {
     };
 }
 
-/// Bytes at a fresh coroutine's saved stack pointer, below its slots.
-pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
-
-/// Lays out a fresh coroutine under `slots` and returns its saved stack
-/// pointer. The first [`resume`] calls `entry(value, data)`.
-///
-/// # Safety
-/// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable.
-pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
-    let trampoline = super::swapctx_coroutine_trampoline as *const () as usize;
-    // SAFETY: per the contract.
-    unsafe { super::write_coroutine_frame(slots, [trampoline, 0, entry, data]) }
-}
-
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`); returns the value the coroutine passes back.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
-/// [`init_coroutine`] or [`suspend`]) on a live stack.
+/// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
 pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     let ret: usize;

@@ -31,6 +31,12 @@ pub(crate) use self::riscv64::*;
 )))]
 compile_error!("swapctx supports x86_64, aarch64 and riscv64 (see build.rs)");
 
+// Offsets the assembly and the tests use; Rust code uses some of them.
+#[cfg_attr(not(test), allow(dead_code, unused_imports))]
+mod layout;
+#[cfg_attr(not(test), allow(unused_imports))]
+pub(crate) use self::layout::*;
+
 /// Stack pointers are 16-byte aligned on every supported architecture, at
 /// every call (x86_64), at all times (aarch64) or on entry to every
 /// procedure (riscv64).
@@ -77,26 +83,32 @@ extern "C" {
     pub(crate) fn swapctx_trap_trampoline();
 }
 
-/// Writes a fresh coroutine's first frame, the four words of `words`, right
-/// under `slots`, and returns the coroutine's saved stack pointer (for each
-/// architecture's `init_coroutine`, which chooses the words: the coroutine
-/// trampoline first, where the first resume lands).
+/// Lays out a fresh coroutine under `slots` (16-byte aligned, with its
+/// frames to grow below) and returns its saved stack pointer: the words
+/// `INIT_OFF_*` of the architecture's layout, which its
+/// `swapctx_coroutine_enter` and coroutine trampoline read. The first
+/// `resume` lands in the trampoline, which calls `entry(value, data)`.
 ///
 /// # Safety
 /// `slots` must be 16-byte aligned, with `COROUTINE_INIT_SIZE` writable
 /// bytes below it.
 #[inline(always)]
-unsafe fn write_coroutine_frame(slots: *mut u8, words: [usize; 4]) -> *mut u8 {
+pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
     debug_assert!(slots as usize % STACK_ALIGN == 0);
     let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE);
+    let mut words = [0usize; COROUTINE_INIT_SIZE / 8];
+    words[INIT_OFF_TRAMPOLINE / 8] = swapctx_coroutine_trampoline as *const () as usize;
+    words[INIT_OFF_ENTRY / 8] = entry;
+    words[INIT_OFF_DATA / 8] = data;
     // SAFETY: per the contract; `sp` is 16-byte aligned (so is the size).
-    unsafe { sp.cast::<[usize; 4]>().write(words) };
+    unsafe { sp.cast::<[usize; COROUTINE_INIT_SIZE / 8]>().write(words) };
     sp
 }
 
-const _: () = assert!(COROUTINE_INIT_SIZE == core::mem::size_of::<[usize; 4]>());
 const _: () = assert!(COROUTINE_INIT_SIZE % STACK_ALIGN == 0);
 
+#[cfg(test)]
+mod coroutine_tests;
 #[cfg(test)]
 mod tests;
 

@@ -21,21 +21,11 @@
 
 use super::{STACK_ALIGN, TOP_RESERVED};
 
-/// Size of a saved frame, return address included.
-pub(crate) const FRAME_SIZE: usize = 64;
-/// MXCSR (4 bytes).
-pub(crate) const OFF_MXCSR: usize = 0;
-/// x87 control word (2 bytes).
-pub(crate) const OFF_X87CW: usize = 4;
-pub(crate) const OFF_R15: usize = 8;
-pub(crate) const OFF_R14: usize = 16;
-pub(crate) const OFF_R13: usize = 24;
-pub(crate) const OFF_R12: usize = 32;
-pub(crate) const OFF_RBX: usize = 40;
-pub(crate) const OFF_RBP: usize = 48;
-/// The return address: the switch ends in `popq %rcx; jmpq *%rcx` (not a
-/// `ret`, see the `.S` file), which goes where this word says.
-pub(crate) const OFF_RET: usize = 56;
+// The frame offsets, one source for this module, the .S file (through
+// build.rs's layout.h) and the tests.
+#[cfg_attr(not(test), allow(dead_code))]
+mod layout;
+pub(crate) use self::layout::*;
 
 const _: () = assert!(OFF_RET + 8 == FRAME_SIZE);
 const _: () = assert!(FRAME_SIZE % STACK_ALIGN == 0);
@@ -266,28 +256,13 @@ macro_rules! switch_asm {
     };
 }
 
-/// Words at a fresh coroutine's saved stack pointer, below its slots.
-pub(crate) const COROUTINE_INIT_SIZE: usize = 32;
-
-/// Lays out a fresh coroutine under `slots` (16-byte aligned, with its
-/// frames to grow below) and returns its saved stack pointer. The first
-/// [`resume`] calls `entry(value, data)`.
-///
-/// # Safety
-/// The `COROUTINE_INIT_SIZE` bytes below `slots` must be writable.
-pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
-    let trampoline = super::swapctx_coroutine_trampoline as *const () as usize;
-    // SAFETY: per the contract.
-    unsafe { super::write_coroutine_frame(slots, [trampoline, entry, data, 0]) }
-}
-
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
 /// `this`, and returns the value the coroutine passes back.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
-/// [`init_coroutine`] or [`suspend`]) on a live stack.
+/// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
 pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     let ret: usize;
