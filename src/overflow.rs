@@ -80,6 +80,9 @@ pub(crate) const SIGFRAME_ROOM: usize = 64 * 1024;
 /// not in every libc release).
 const SI_KERNEL: libc::c_int = 0x80;
 
+/// `si_code` of a `SIGSEGV` on an address that is not mapped.
+const SEGV_MAPERR: libc::c_int = 1;
+
 /// Nodes allocated at a time.
 const SLAB: usize = 1024;
 
@@ -719,9 +722,12 @@ fn classify(code: libc::c_int, addr: usize, sp: Option<usize>) -> Option<(Overfl
         return None; // sent by a process (kill, raise): not an overflow
     }
     let g = find(sp, BELOW, 0)?;
-    // In the guard: any fault. Below it: a fault between the stack pointer
-    // and the guard, where a frame that jumped the guard writes.
-    let ours = sp >= g.guard_lo || (addr >= sp.saturating_sub(BELOW) && addr < g.guard_hi);
+    // In the guard: any fault. Below it: a fault on an unmapped address
+    // between the stack pointer and the guard, where a frame that jumped
+    // the guard writes (an inaccessible page there is some other stack's
+    // guard, whose overflow is not ours).
+    let ours = sp >= g.guard_lo
+        || (code == SEGV_MAPERR && addr >= sp.saturating_sub(BELOW) && addr < g.guard_lo);
     ours.then_some((Overflow::StackPointer { addr, sp }, g))
 }
 
@@ -913,8 +919,8 @@ mod tests {
         let top = hi + 64 * page;
         let reg = register(lo, hi, top);
         let g = guarded(lo, hi, top);
-        let maperr = 1; // SEGV_MAPERR
-                        // In the guard: ours, wherever the fault.
+        let maperr = SEGV_MAPERR;
+        // In the guard: ours, wherever the fault.
         assert_eq!(
             classify(maperr, 0x10, Some(lo + 8)),
             Some((
@@ -932,8 +938,10 @@ mod tests {
             classify(maperr, sp + 64, Some(sp)),
             Some((Overflow::StackPointer { addr: sp + 64, sp }, g))
         );
-        // Just below, but a fault elsewhere (a null pointer): not ours.
+        // Just below, but a fault elsewhere (a null pointer), or on an
+        // inaccessible page (another stack's guard): not ours.
         assert_eq!(classify(maperr, 0x10, Some(sp)), None);
+        assert_eq!(classify(2, sp - 64, Some(sp)), None);
         // Far below, or in the usable stack: not ours.
         assert_eq!(
             classify(maperr, lo - BELOW - 64, Some(lo - BELOW - 128)),
