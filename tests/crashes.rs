@@ -136,16 +136,20 @@ extern "C" fn check_neighbour_on_abort(_sig: libc::c_int) {
 /// must be exactly as it was.
 fn neighbour_survives_a_large_frame() {
     use std::sync::atomic::Ordering::Relaxed;
-    // Stacks are mapped top-down: the second one usually lands right below
-    // the first one's guard. Try a few times.
+    // Two stacks mapped one after the other usually touch: the kernel maps
+    // top-down (the second lands right below the first one's guard),
+    // qemu-user bottom-up. Try a few times.
     let mut tries = Vec::new();
     let (upper, lower) = loop {
-        let upper = Stack::new(64 * 1024).unwrap();
-        let lower = Stack::new(64 * 1024).unwrap();
-        if lower.top() as usize == upper.guard().0 as usize {
-            break (upper, lower);
+        let a = Stack::new(64 * 1024).unwrap();
+        let b = Stack::new(64 * 1024).unwrap();
+        if b.top() as usize == a.guard().0 as usize {
+            break (a, b);
         }
-        tries.push((upper, lower));
+        if a.top() as usize == b.guard().0 as usize {
+            break (b, a);
+        }
+        tries.push((a, b));
         if tries.len() == 8 {
             println!("skipped: no two stacks were mapped next to each other here");
             return;
