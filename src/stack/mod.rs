@@ -200,8 +200,9 @@ impl Stack {
     /// frame of up to 4 MiB on any stack (the frame's locals plus up to
     /// 64 KiB of saved registers and arguments).
     ///
-    /// A larger guard costs address space only (not memory, and with
-    /// in-place guards not a mapping either; BENCHMARKS.md has the
+    /// A larger guard costs no memory, but in-place guard markers are
+    /// page-table entries: a 4 MiB guard needs about 8 KiB of page tables
+    /// per stack, and takes longer to install (BENCHMARKS.md has the
     /// numbers at 100,000 stacks). [`Stack::with_guard_size`] and
     /// [`StackPoolBuilder::guard_size`] choose another size: larger where
     /// frames may be larger, smaller where address space is short (a riscv64
