@@ -8,11 +8,11 @@
 //!
 //! - the faulting address is in a guard region (the usual case: a frame
 //!   touched the guard, directly or with a stack probe);
-//! - the interrupted stack pointer is in a guard region, or at most
-//!   [`BELOW`] bytes below one and the faulting address lies between the
-//!   stack pointer and the guard: a frame larger than the guard moved the
-//!   stack pointer past it (possible only where frames are not probed, see
-//!   `Stack::FRAMES_ARE_PROBED`);
+//! - the interrupted stack pointer is in a guard region (any fault), or at
+//!   most [`BELOW`] bytes below one and the fault is on an unmapped address
+//!   between the stack pointer and the guard: a frame larger than the guard
+//!   moved the stack pointer past it (possible only where frames are not
+//!   probed, see `Stack::FRAMES_ARE_PROBED`);
 //! - the kernel could not push a signal frame (`si_code` `SI_KERNEL`, no
 //!   address) while the stack pointer was in a guard region or less than
 //!   [`SIGFRAME_ROOM`] bytes above one: a signal arrived on a nearly full

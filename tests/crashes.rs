@@ -143,10 +143,10 @@ fn neighbour_survives_a_large_frame() {
     let (upper, lower) = loop {
         let a = Stack::new(64 * 1024).unwrap();
         let b = Stack::new(64 * 1024).unwrap();
-        if b.top() as usize == a.guard().0 as usize {
+        if std::ptr::eq(b.top(), a.guard().0) {
             break (a, b);
         }
-        if a.top() as usize == b.guard().0 as usize {
+        if std::ptr::eq(a.top(), b.guard().0) {
             break (b, a);
         }
         tries.push((a, b));

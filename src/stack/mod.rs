@@ -13,7 +13,11 @@
 //!   mapping  ─►  +---------------------------+  low addresses
 //! ```
 //!
-//! The guard page is made in one of two ways ([`GuardKind`]):
+//! The guard region is one page where rustc probes large frames (x86_64,
+//! aarch64), and 4 MiB + 64 KiB where it does not (riscv64), so that a
+//! frame that skips pages still lands in it ([`Stack::FRAMES_ARE_PROBED`],
+//! [`Stack::DEFAULT_GUARD_SIZE`], [`Stack::with_guard_size`]). It is made
+//! in one of two ways ([`GuardKind`]):
 //!
 //! - **in place** (`madvise(MADV_GUARD_INSTALL)`, Linux 6.13+): the page
 //!   stays part of the stack's one mapping, and the kernel faults on any
