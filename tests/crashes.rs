@@ -90,7 +90,7 @@ fn frame_4m_on_a_256k_stack() {
 ///
 /// # Safety
 /// The range must be readable, word-aligned memory.
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 unsafe fn checksum(lo: usize, hi: usize) -> u64 {
     let mut sum = 0u64;
     let mut p = lo;
@@ -104,7 +104,7 @@ unsafe fn checksum(lo: usize, hi: usize) -> u64 {
 
 /// The neighbour's usable range and its checksum before the overflow, for
 /// the SIGABRT handler of `neighbour_survives_a_large_frame`.
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 static NEIGHBOUR: [std::sync::atomic::AtomicUsize; 3] = [
     std::sync::atomic::AtomicUsize::new(0),
     std::sync::atomic::AtomicUsize::new(0),
@@ -112,7 +112,7 @@ static NEIGHBOUR: [std::sync::atomic::AtomicUsize; 3] = [
 ];
 
 /// Runs after swapctx's report: checks the neighbour and says so.
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 extern "C" fn check_neighbour_on_abort(_sig: libc::c_int) {
     use std::sync::atomic::Ordering::Relaxed;
     let (lo, hi, want) = (
@@ -137,7 +137,7 @@ extern "C" fn check_neighbour_on_abort(_sig: libc::c_int) {
 /// whose coroutine runs a 4 MiB frame (larger than the whole first stack):
 /// the frame must end in the overflow message, and the neighbour's memory
 /// must be exactly as it was.
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 fn neighbour_survives_a_large_frame() {
     use std::sync::atomic::Ordering::Relaxed;
     // Two stacks mapped one after the other usually touch: the kernel maps
@@ -206,6 +206,7 @@ fn neighbour_survives_a_large_frame() {
 /// Leaves about `left` bytes of the coroutine's stack above `bottom`, then
 /// raises SIGUSR1, whose handler does not run on the alternate stack: the
 /// kernel cannot push its frame.
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 #[inline(never)]
 fn use_stack_until(bottom: usize, left: usize) -> u64 {
     let here = black_box([0u64; 4]);
@@ -227,12 +228,14 @@ fn use_stack_until(bottom: usize, left: usize) -> u64 {
     use_stack_until(bottom, left) + black_box(here[1])
 }
 
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 extern "C" fn on_usr1(_sig: libc::c_int) {
     let msg = b"SIGUSR1 handler ran\n";
     // SAFETY: write is async-signal-safe.
     unsafe { libc::write(1, msg.as_ptr().cast(), msg.len()) };
 }
 
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 fn set_usr1_handler() {
     // SAFETY: a plain handler, without SA_ONSTACK, for this child.
     unsafe {
@@ -243,7 +246,7 @@ fn set_usr1_handler() {
     }
 }
 
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 fn signal_without_room_on_a_coroutine_stack() {
     set_usr1_handler();
     let stack = Stack::new(64 * 1024).unwrap();
@@ -258,6 +261,7 @@ fn signal_without_room_on_a_coroutine_stack() {
 
 /// The same on a stack that swapctx does not know: a plain mapping with a
 /// guard page, run as a raw context.
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 fn signal_without_room_elsewhere() {
     set_usr1_handler();
     let _installs_the_handler = Stack::new(64 * 1024).unwrap();
@@ -286,6 +290,7 @@ fn signal_without_room_elsewhere() {
     std::process::exit(3);
 }
 
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 unsafe extern "C" fn raw_near_bottom(_value: usize, data: *mut c_void) -> ! {
     use_stack_until(data as usize, 768);
     println!("SIGUSR1 was handled or lost");
@@ -303,10 +308,10 @@ fn sigsegv_sent_with_kill() {
 /// While swapctx installs its handler, another thread keeps faulting on
 /// pages that the program's own SIGSEGV handler makes accessible: every one
 /// of those faults must reach the program's handler.
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 static FAULT_PAGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 extern "C" fn program_handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut c_void) {
     // SAFETY: a fault's siginfo; mprotect is async-signal-safe in practice
     // (a system call), and the page is one of ours.
@@ -324,7 +329,7 @@ extern "C" fn program_handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ct
     }
 }
 
-#[cfg_attr(feature = "valgrind", allow(dead_code))] // see the checks that run it
+#[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 fn install_races_with_faults_on_another_thread() {
     const PAGES: usize = 4096;
     // SAFETY: a fresh mapping, all pages inaccessible; the program handler
@@ -604,8 +609,19 @@ fn map_count_limit() {
     println!("vm.max_map_count {limit}");
     // No allocation may need a new mapping near the limit: reserve first.
     let mut stacks = Vec::with_capacity(limit);
+    // One-page guards, whatever the target's default: under ASan a larger
+    // mapping makes ASan remap its shadow, a mapping of its own, and ASan
+    // aborts when that fails. A pool that keeps nothing idle hands out
+    // fresh stacks as `Stack::new_with` would.
+    let pool = swapctx::StackPool::builder()
+        .stack_size(Stack::MIN_SIZE)
+        .guard(GuardKind::Mprotect)
+        .guard_size(4096)
+        .max_idle(0)
+        .build()
+        .unwrap();
     let err = loop {
-        match Stack::new_with(Stack::MIN_SIZE, GuardKind::Mprotect) {
+        match pool.stack() {
             Ok(s) => stacks.push(s),
             Err(e) => break e,
         }
@@ -796,7 +812,12 @@ fn main() {
             "a_large_frame_never_changes_a_neighbouring_stack",
             "Valgrind cannot deliver the check's SIGABRT while on the alternate stack",
         ),
-        #[cfg(not(feature = "valgrind"))]
+        #[cfg(feature = "asan")]
+        ignored(
+            "a_large_frame_never_changes_a_neighbouring_stack",
+            "ASan reports the checksum's reads of the neighbour's poisoned redzones",
+        ),
+        #[cfg(not(any(feature = "valgrind", feature = "asan")))]
         check(
             "a_large_frame_never_changes_a_neighbouring_stack",
             neighbour_survives_a_large_frame,
@@ -828,7 +849,19 @@ fn main() {
             "a_signal_without_room_on_a_coroutine_stack_is_reported",
             "Valgrind ends the process itself when a signal frame does not fit",
         ),
-        #[cfg(not(feature = "valgrind"))]
+        // ASan's instrumented frames are too large to stop a few hundred
+        // bytes above the guard.
+        #[cfg(feature = "asan")]
+        ignored(
+            "a_signal_without_room_on_a_coroutine_stack_is_reported",
+            "ASan's frames are too large to stop a few hundred bytes above the guard",
+        ),
+        #[cfg(feature = "asan")]
+        ignored(
+            "a_signal_without_room_elsewhere_ends_the_process",
+            "ASan's frames are too large to stop a few hundred bytes above the guard",
+        ),
+        #[cfg(not(any(feature = "valgrind", feature = "asan")))]
         check(
             "a_signal_without_room_on_a_coroutine_stack_is_reported",
             signal_without_room_on_a_coroutine_stack,
@@ -848,6 +881,7 @@ fn main() {
                 Ok(())
             },
         ),
+        #[cfg(not(feature = "asan"))]
         check(
             "a_signal_without_room_elsewhere_ends_the_process",
             signal_without_room_elsewhere,

@@ -202,7 +202,9 @@ impl Stack {
     /// whole pages): one 4 KiB page where frames are probed
     /// ([`Stack::FRAMES_ARE_PROBED`]), else 4 MiB + 64 KiB, enough for any
     /// frame of up to 4 MiB on any stack (the frame's locals plus up to
-    /// 64 KiB of saved registers and arguments).
+    /// 64 KiB of saved registers and arguments). With the `asan` feature
+    /// (code built with `-Zsanitizer=address`, whose redzones make frames
+    /// larger), 16 MiB + 64 KiB.
     ///
     /// A larger guard costs no memory, but in-place guard markers are
     /// page-table entries: a 4 MiB guard needs about 8 KiB of page tables
@@ -223,6 +225,8 @@ impl Stack {
     /// ```
     pub const DEFAULT_GUARD_SIZE: usize = if Stack::FRAMES_ARE_PROBED {
         4096
+    } else if cfg!(feature = "asan") {
+        (16 << 20) + (64 << 10)
     } else {
         (4 << 20) + (64 << 10)
     };
