@@ -344,32 +344,53 @@ pub(crate) fn page_size() -> usize {
 /// published with atomics before our handler can run (see
 /// [`install_handler`]), so that a fault on any thread reads a complete
 /// record without a data race.
+///
+/// Two records, each written once: the action read before ours was
+/// installed, and, if another thread of the program changed it in between,
+/// the one ours replaced. `published` says which is current (`NONE` until
+/// the first is written); a reader never sees a record being written.
 struct Previous {
-    /// `sa_sigaction` (or `SIG_DFL`, `SIG_IGN`).
-    handler: AtomicUsize,
-    /// `sa_flags`, for `SA_SIGINFO`.
-    flags: AtomicUsize,
+    /// `(sa_sigaction, sa_flags)` of each record.
+    records: [(AtomicUsize, AtomicUsize); 2],
+    published: AtomicUsize,
 }
+
+/// `Previous::published` before anything was published.
+const NONE: usize = usize::MAX;
 
 impl Previous {
     const fn new() -> Previous {
         Previous {
-            handler: AtomicUsize::new(libc::SIG_DFL),
-            flags: AtomicUsize::new(0),
+            records: [
+                (AtomicUsize::new(0), AtomicUsize::new(0)),
+                (AtomicUsize::new(0), AtomicUsize::new(0)),
+            ],
+            published: AtomicUsize::new(NONE),
         }
     }
 
-    /// Records `old`; the `Release` store pairs with the handler's
-    /// `Acquire` load of `handler`.
-    fn publish(&self, old: &libc::sigaction) {
-        self.flags.store(old.sa_flags as usize, Ordering::Relaxed);
-        self.handler.store(old.sa_sigaction, Ordering::Release);
+    /// Writes `old` into record `slot` (0, then 1) and makes it current;
+    /// the `Release` store pairs with the handler's `Acquire` load.
+    fn publish(&self, slot: usize, old: &libc::sigaction) {
+        let (handler, flags) = &self.records[slot];
+        handler.store(old.sa_sigaction, Ordering::Relaxed);
+        flags.store(old.sa_flags as usize, Ordering::Relaxed);
+        self.published.store(slot, Ordering::Release);
     }
 
-    /// `(handler, flags)`.
+    /// `(handler, flags)` of the current record; `SIG_DFL` if none was
+    /// published (cannot happen: ours is installed after the first).
     fn read(&self) -> (usize, libc::c_int) {
-        let handler = self.handler.load(Ordering::Acquire);
-        (handler, self.flags.load(Ordering::Relaxed) as libc::c_int)
+        match self.published.load(Ordering::Acquire) {
+            NONE => (libc::SIG_DFL, 0),
+            slot => {
+                let (handler, flags) = &self.records[slot];
+                (
+                    handler.load(Ordering::Relaxed),
+                    flags.load(Ordering::Relaxed) as libc::c_int,
+                )
+            }
+        }
     }
 }
 
@@ -408,7 +429,7 @@ pub(crate) fn install_handler() {
                 // handler before a combined call had reported the old one.
                 let mut old = zeroed_sigaction();
                 libc::sigaction(sig, ptr::null(), &mut old);
-                previous(sig).publish(&old);
+                previous(sig).publish(0, &old);
                 let mut action = zeroed_sigaction();
                 action.sa_sigaction = handler as *const () as usize;
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
@@ -418,7 +439,7 @@ pub(crate) fn install_handler() {
                 // Another thread of the program changed the action between
                 // the two calls: chain to the one we replaced.
                 if replaced.sa_sigaction != old.sa_sigaction {
-                    previous(sig).publish(&replaced);
+                    previous(sig).publish(1, &replaced);
                 }
             }
         }
@@ -958,6 +979,21 @@ mod tests {
         assert_eq!(classify(libc::SI_USER, 0, Some(hi + 512)), None);
         unregister(reg);
         assert_eq!(classify(maperr, 0x10, Some(lo + 8)), None);
+    }
+
+    #[test]
+    fn the_previous_action_is_read_whole_and_latest() {
+        let prev = Previous::new();
+        assert_eq!(prev.read(), (libc::SIG_DFL, 0));
+        let mut first = zeroed_sigaction();
+        first.sa_sigaction = 0x1000;
+        first.sa_flags = libc::SA_SIGINFO;
+        prev.publish(0, &first);
+        assert_eq!(prev.read(), (0x1000, libc::SA_SIGINFO));
+        let mut replaced = zeroed_sigaction();
+        replaced.sa_sigaction = 0x2000;
+        prev.publish(1, &replaced);
+        assert_eq!(prev.read(), (0x2000, 0));
     }
 
     #[test]
