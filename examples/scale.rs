@@ -1,7 +1,7 @@
 //! How many coroutines a process can keep alive, and what each costs.
 //!
 //! ```text
-//! cargo run --release --example scale -- [N] [STACK_SIZE] [MODE]
+//! cargo run --release --example scale -- [N] [STACK_SIZE] [MODE] [GUARD_SIZE]
 //! cargo run --release --example scale -- 100000 256k swapctx
 //! cargo run --release --example scale -- 100000 1m corosensei
 //! cargo run --release --example scale -- 1000000 16k swapctx-pool
@@ -26,6 +26,10 @@
 //!   round; the drop phase gives the stacks back instead of unmapping);
 //! - `corosensei`: `corosensei::stack::DefaultStack::new(STACK_SIZE)`
 //!   (its default size is 1m), measured the same way.
+//!
+//! `GUARD_SIZE` (`swapctx` and `swapctx-pool` only) is the guard region
+//! below each stack (`Stack::with_guard_size`); default
+//! `Stack::DEFAULT_GUARD_SIZE`.
 //!
 //! If a stack cannot be had, the example stops making more, prints the
 //! error, and measures the coroutines it has.
@@ -206,6 +210,9 @@ fn main() {
     let n = args.first().map_or(100_000, |s| parse_size(s));
     let size = args.get(1).map_or(Stack::DEFAULT_SIZE, |s| parse_size(s));
     let mode = args.get(2).map_or("swapctx", String::as_str);
+    let guard = args
+        .get(3)
+        .map_or(Stack::DEFAULT_GUARD_SIZE, |s| parse_size(s));
 
     // Warm up what every coroutine shares (the fault handler, the
     // alternate signal stack, the guard-kind test), outside the baseline.
@@ -216,14 +223,17 @@ fn main() {
 
     let max_map_count = std::fs::read_to_string("/proc/sys/vm/max_map_count").unwrap_or_default();
     println!(
-        "{mode}: {n} coroutines on {} KiB stacks; vm.max_map_count = {}",
+        "{mode}: {n} coroutines on {} KiB stacks, {} KiB guards; vm.max_map_count = {}",
         size / 1024,
+        guard / 1024,
         max_map_count.trim()
     );
     match mode {
         "swapctx" => {
             println!("guard pages: {:?}", GuardKind::preferred());
-            run(n, || Stack::new(size).map(swapctx_coroutine));
+            run(n, || {
+                Stack::with_guard_size(size, guard).map(swapctx_coroutine)
+            });
         }
         "swapctx-mprotect" => {
             println!("guard pages: Mprotect (forced)");
@@ -236,7 +246,12 @@ fn main() {
                 "guard pages: {:?}, from a StackPool",
                 GuardKind::preferred()
             );
-            let pool = StackPool::new(size, n).expect("a pool");
+            let pool = StackPool::builder()
+                .stack_size(size)
+                .max_idle(n)
+                .guard_size(guard)
+                .build()
+                .expect("a pool");
             run(n, || pool.stack().map(swapctx_coroutine));
             println!("  idle in the pool afterwards: {}", pool.idle());
             let t = Instant::now();

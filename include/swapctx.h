@@ -97,8 +97,11 @@ enum swapctx_status {
 
 /*
  * A stack: mmap'd, committed page by page as it is touched, with a guard
- * page below it. Touching the guard page (a stack overflow) prints a
- * message naming the stack and aborts, instead of corrupting memory.
+ * region below it. Touching the guard region (a stack overflow) prints a
+ * message naming the stack and aborts, instead of corrupting memory, on
+ * every thread: swapctx_switch gives a thread that has no alternate signal
+ * stack (one made with pthread_create) one of 64 KiB on its first call,
+ * freed when the thread exits.
  * Opaque; made by swapctx_stack_new, freed by swapctx_stack_free.
  */
 typedef struct swapctx_stack swapctx_stack;

@@ -289,6 +289,9 @@ pub unsafe extern "C" fn swapctx_context_switch(
     if save.is_null() || to.is_null() {
         return Status::Null as c_int;
     }
+    // A thread made with pthread_create has no alternate signal stack, and
+    // without one an overflow of the context's stack could not be reported.
+    crate::overflow::ensure_altstack_once();
     // SAFETY: checked non-null; the caller guarantees a valid context.
     let sp = unsafe { (*to).stack_pointer() };
     if sp.is_null() || sp as usize % crate::arch::STACK_ALIGN != 0 {

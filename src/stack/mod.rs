@@ -13,7 +13,11 @@
 //!   mapping  ─►  +---------------------------+  low addresses
 //! ```
 //!
-//! The guard page is made in one of two ways ([`GuardKind`]):
+//! The guard region is one page where rustc probes large frames (x86_64,
+//! aarch64), and 4 MiB + 64 KiB where it does not (riscv64), so that a
+//! frame that skips pages still lands in it ([`Stack::FRAMES_ARE_PROBED`],
+//! [`Stack::DEFAULT_GUARD_SIZE`], [`Stack::with_guard_size`]). It is made
+//! in one of two ways ([`GuardKind`]):
 //!
 //! - **in place** (`madvise(MADV_GUARD_INSTALL)`, Linux 6.13+): the page
 //!   stays part of the stack's one mapping, and the kernel faults on any
@@ -168,6 +172,65 @@ impl Stack {
     /// page table each).
     pub const DEFAULT_SIZE: usize = 256 * 1024;
 
+    /// True where rustc makes every large frame touch the stack page by
+    /// page before using it ("stack probes"): x86_64 and aarch64. There a
+    /// frame of any size hits the first page of the guard region, and one
+    /// guard page catches every overflow.
+    ///
+    /// False where it does not (riscv64 with rustc 1.95, and code built
+    /// with `-Zsanitizer=address`): a frame is one subtraction from the
+    /// stack pointer, which can jump over the guard region and land in
+    /// whatever lies below, a neighbouring stack included. Only a guard
+    /// region at least as large as the frame catches it, which is why
+    /// [`Stack::DEFAULT_GUARD_SIZE`] is large there.
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::Stack;
+    ///
+    /// if !Stack::FRAMES_ARE_PROBED {
+    ///     // Frames up to the guard size are caught, and no larger ones.
+    ///     assert!(Stack::DEFAULT_GUARD_SIZE >= 4 << 20);
+    /// }
+    /// ```
+    pub const FRAMES_ARE_PROBED: bool = cfg!(all(
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        not(feature = "asan")
+    ));
+
+    /// The guard region below a stack made by [`Stack::new`] (rounded up to
+    /// whole pages): one 4 KiB page where frames are probed
+    /// ([`Stack::FRAMES_ARE_PROBED`]), else 4 MiB + 64 KiB, enough for any
+    /// frame of up to 4 MiB on any stack (the frame's locals plus up to
+    /// 64 KiB of saved registers and arguments). With the `asan` feature
+    /// (code built with `-Zsanitizer=address`, whose redzones make frames
+    /// larger), 16 MiB + 64 KiB.
+    ///
+    /// A larger guard costs no memory, but in-place guard markers are
+    /// page-table entries: a 4 MiB guard needs about 8 KiB of page tables
+    /// per stack, and takes longer to install (BENCHMARKS.md has the
+    /// numbers at 100,000 stacks). [`Stack::with_guard_size`] and
+    /// [`StackPoolBuilder::guard_size`] choose another size: larger where
+    /// frames may be larger, smaller where address space is short (a riscv64
+    /// system with 39-bit virtual addresses has 256 GiB of it: about 60,000
+    /// stacks with the default guard).
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::Stack;
+    ///
+    /// let stack = Stack::new(64 * 1024)?;
+    /// assert!(stack.guard().1 >= Stack::DEFAULT_GUARD_SIZE);
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub const DEFAULT_GUARD_SIZE: usize = if Stack::FRAMES_ARE_PROBED {
+        4096
+    } else if cfg!(feature = "asan") {
+        (16 << 20) + (64 << 10)
+    } else {
+        (4 << 20) + (64 << 10)
+    };
+
     /// Maps a stack with at least `size` usable bytes and a guard page
     /// below them, made the way [`GuardKind::preferred`] says (in place
     /// where the kernel can, else with `mprotect`).
@@ -195,7 +258,33 @@ impl Stack {
     /// assert!(matches!(Stack::new(usize::MAX), Err(Error::StackSizeOverflow { .. })));
     /// ```
     pub fn new(size: usize) -> Result<Stack> {
-        Stack::map(size, GuardKind::preferred(), true)
+        Stack::map(size, Self::DEFAULT_GUARD_SIZE, GuardKind::preferred(), true)
+    }
+
+    /// Maps a stack as [`Stack::new`] does, with a guard region of at least
+    /// `guard_size` bytes (rounded up to whole pages, and to one page at
+    /// least) instead of [`Stack::DEFAULT_GUARD_SIZE`].
+    ///
+    /// Where frames are not probed ([`Stack::FRAMES_ARE_PROBED`]), the
+    /// guard size is the largest frame that is certain to end in the
+    /// overflow message rather than in a neighbouring mapping.
+    ///
+    /// # Errors
+    /// As [`Stack::new`]; [`Error::StackSizeOverflow`] also if the guard
+    /// makes the mapping too large.
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::Stack;
+    ///
+    /// // A stack for code with frames of up to 16 MiB, on any target.
+    /// let stack = Stack::with_guard_size(256 * 1024, 16 << 20)?;
+    /// assert_eq!(stack.guard().1, 16 << 20);
+    /// assert_eq!(stack.size(), 256 * 1024);
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub fn with_guard_size(size: usize, guard_size: usize) -> Result<Stack> {
+        Stack::map(size, guard_size, GuardKind::preferred(), true)
     }
 
     /// Maps a stack as [`Stack::new`] does, with exactly the given kind of
@@ -222,13 +311,14 @@ impl Stack {
     /// # Ok::<(), swapctx::Error>(())
     /// ```
     pub fn new_with(size: usize, kind: GuardKind) -> Result<Stack> {
-        Stack::map(size, kind, false)
+        Stack::map(size, Self::DEFAULT_GUARD_SIZE, kind, false)
     }
 
-    /// Maps a stack with a guard of `kind`; with `fallback`, an in-place
-    /// guard that the kernel turns down becomes an `mprotect` one.
-    fn map(size: usize, kind: GuardKind, fallback: bool) -> Result<Stack> {
-        let (usable, guard) = sizes(size)?;
+    /// Maps a stack with a guard region of `guard_size` bytes (rounded) of
+    /// `kind`; with `fallback`, an in-place guard that the kernel turns
+    /// down becomes an `mprotect` one.
+    fn map(size: usize, guard_size: usize, kind: GuardKind, fallback: bool) -> Result<Stack> {
+        let (usable, guard) = sizes(size, guard_size)?;
         let len = usable + guard;
 
         // SAFETY: an anonymous private mapping at an address of the
@@ -316,22 +406,27 @@ impl Stack {
         self.reg.data()
     }
 
-    /// Every guard region is one page (`sizes` below): not stored.
-    #[inline]
-    fn guard_len() -> usize {
-        overflow::page_size()
-    }
-
-    /// Start of the mapping: the guard page, right below `bottom`.
+    /// Start of the mapping: the guard region, right below `bottom`.
     #[inline]
     fn mapping(&self) -> *mut u8 {
-        self.bottom().wrapping_sub(Self::guard_len())
+        self.reg.guard_lo() as *mut u8
     }
 
-    /// The guard region below the usable stack, as `(start, length)`.
+    /// The guard region below the usable stack, as `(start, length)`: at
+    /// least [`Stack::DEFAULT_GUARD_SIZE`] bytes for a stack from
+    /// [`Stack::new`], whole pages.
+    ///
+    /// # Examples
+    /// ```
+    /// let stack = swapctx::Stack::new(64 * 1024)?;
+    /// let (start, len) = stack.guard();
+    /// assert_eq!(start as usize + len, stack.bottom() as usize);
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
     #[inline]
     pub fn guard(&self) -> (*const u8, usize) {
-        (self.mapping(), Self::guard_len())
+        let lo = self.reg.guard_lo();
+        (lo as *const u8, self.reg.guard_hi() - lo)
     }
 
     /// How this stack's guard page was made.
@@ -438,9 +533,10 @@ impl Drop for Stack {
     }
 }
 
-/// `(usable, guard)` bytes for a requested size: the size rounded up to the
-/// minimum and to pages, one page of guard; checked to fit.
-fn sizes(size: usize) -> Result<(usize, usize)> {
+/// `(usable, guard)` bytes for a requested size and guard size: the size
+/// rounded up to the minimum and to pages, the guard to pages (one at
+/// least); checked to fit.
+fn sizes(size: usize, guard_size: usize) -> Result<(usize, usize)> {
     if size == 0 {
         return Err(Error::ZeroStackSize);
     }
@@ -451,7 +547,7 @@ fn sizes(size: usize) -> Result<(usize, usize)> {
         .checked_add(page - 1)
         .ok_or(overflow)?
         & !(page - 1);
-    let guard = page;
+    let guard = guard_size.max(1).checked_add(page - 1).ok_or(overflow)? & !(page - 1);
     let len = usable.checked_add(guard).ok_or(overflow)?;
     if len > isize::MAX as usize {
         return Err(overflow);

@@ -118,6 +118,7 @@ pub(crate) struct Shared {
     max_idle: usize,
     release: Release,
     guard: Option<GuardKind>,
+    guard_size: usize,
 }
 
 // SAFETY: `local` is only touched on the thread `owner` (by the pool, which
@@ -308,6 +309,7 @@ pub struct StackPoolBuilder {
     max_idle: usize,
     release: Release,
     guard: Option<GuardKind>,
+    guard_size: usize,
 }
 
 impl StackPoolBuilder {
@@ -339,6 +341,23 @@ impl StackPoolBuilder {
         self
     }
 
+    /// The size of the guard region below each stack, as by
+    /// [`Stack::with_guard_size`]; default [`Stack::DEFAULT_GUARD_SIZE`].
+    ///
+    /// # Examples
+    /// ```
+    /// use swapctx::StackPool;
+    ///
+    /// // Frames of up to 8 MiB end in the overflow message on every target.
+    /// let pool = StackPool::builder().guard_size(8 << 20).build()?;
+    /// assert_eq!(pool.stack()?.guard().1, 8 << 20);
+    /// # Ok::<(), swapctx::Error>(())
+    /// ```
+    pub fn guard_size(mut self, bytes: usize) -> Self {
+        self.guard_size = bytes;
+        self
+    }
+
     /// Makes the pool (no stack is mapped yet; see [`StackPool::prefill`]).
     ///
     /// # Errors
@@ -346,7 +365,7 @@ impl StackPoolBuilder {
     /// [`Error::StackSizeOverflow`](crate::Error::StackSizeOverflow) for a
     /// size that [`Stack::new`] would refuse.
     pub fn build(self) -> Result<StackPool> {
-        let (usable, _) = super::sizes(self.size)?;
+        let (usable, _) = super::sizes(self.size, self.guard_size)?;
         let owner = thread_id();
         Ok(StackPool {
             shared: Arc::new(Shared {
@@ -369,6 +388,7 @@ impl StackPoolBuilder {
                 max_idle: self.max_idle,
                 release: self.release,
                 guard: self.guard,
+                guard_size: self.guard_size,
             }),
             _thread: PhantomData,
         })
@@ -396,7 +416,8 @@ impl StackPool {
     }
 
     /// Settings, starting from the defaults: [`Stack::DEFAULT_SIZE`], at
-    /// most 1024 idle stacks, [`Release::Never`], the preferred guard.
+    /// most 1024 idle stacks, [`Release::Never`], the preferred guard of
+    /// [`Stack::DEFAULT_GUARD_SIZE`].
     ///
     /// # Examples
     /// ```
@@ -410,6 +431,7 @@ impl StackPool {
             max_idle: 1024,
             release: Release::Never,
             guard: None,
+            guard_size: Stack::DEFAULT_GUARD_SIZE,
         }
     }
 
@@ -485,9 +507,10 @@ impl StackPool {
 
     #[cold]
     fn fresh(&self) -> Result<Stack> {
+        let (size, guard) = (self.shared.size, self.shared.guard_size);
         let stack = match self.shared.guard {
-            Some(kind) => Stack::new_with(self.shared.size, kind)?,
-            None => Stack::new(self.shared.size)?,
+            Some(kind) => Stack::map(size, guard, kind, false)?,
+            None => Stack::map(size, guard, GuardKind::preferred(), true)?,
         };
         set_link(&stack, &self.shared);
         Ok(stack)
@@ -562,6 +585,7 @@ impl core::fmt::Debug for StackPool {
             .field("idle", &self.idle())
             .field("release", &self.shared.release)
             .field("guard", &self.shared.guard)
+            .field("guard_size", &self.shared.guard_size)
             .finish()
     }
 }
