@@ -171,7 +171,7 @@ fn neighbour_survives_a_large_frame() {
         y.suspend(data[black_box(17)]);
         black_box(&data);
     });
-    neighbour.resume(());
+    let _ = neighbour.resume(());
     // SAFETY: the neighbour's stack, mapped, and not running now.
     let before = unsafe { checksum(lo, hi) };
     NEIGHBOUR[0].store(lo, Relaxed);
@@ -410,7 +410,7 @@ extern "C" {
         data: *mut c_void,
         context_out: *mut Context,
     ) -> libc::c_int;
-    fn swapctx_switch(
+    fn swapctx_context_switch(
         save: *mut Context,
         to: *mut Context,
         value: usize,
@@ -434,7 +434,7 @@ extern "C" fn pthread_body(_arg: *mut c_void) -> *mut c_void {
             0
         );
         let mut back = Context::empty();
-        swapctx_switch(&mut back, &mut ctx, 0, std::ptr::null_mut());
+        swapctx_context_switch(&mut back, &mut ctx, 0, std::ptr::null_mut());
     }
     std::ptr::null_mut()
 }

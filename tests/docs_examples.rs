@@ -603,10 +603,17 @@ fn assemble(compiler: &str, file: &str, flags: &[&str]) -> Result<Option<PathBuf
         file.trim_end_matches(".S"),
         flags.join("").replace(['-', '=', ','], "")
     ));
+    // The offsets the .S files include, which build.rs generates for
+    // every architecture.
+    let arch = file.split('_').nth(1).unwrap_or_default();
+    let arch = if arch == "x86" { "x86_64" } else { arch };
+    let layout = Path::new(env!("OUT_DIR")).join("layout").join(arch);
     let done = tool_output(
         Command::new(compiler)
             .current_dir(root().join("asm"))
             .args(["-c", "-DSWAPCTX_SYM_TAG=0_1_0", "-I."])
+            .arg("-I")
+            .arg(&layout)
             .args(flags)
             .arg(file)
             .arg("-o")
