@@ -2,6 +2,7 @@
 #
 #   swapctx-bt SAVED_SP           (x86_64)
 #   swapctx-bt-aarch64 SAVED_SP   (aarch64)
+#   swapctx-bt-riscv64 SAVED_SP   (riscv64)
 #
 # Prints the backtrace of a *suspended* coroutine, given the stack pointer it
 # saved when it suspended (Coroutine::saved_stack_pointer(), or the `this`
@@ -9,9 +10,11 @@
 # registers at the coroutine's saved state for the `bt`, then puts them
 # back, so the program can go on.
 #
-# The saved state (src/arch/x86_64.rs, src/arch/aarch64.rs):
+# The saved state (CO_OFF_* and CO_FRAME_SIZE in src/arch/<arch>/layout.rs;
+# src/arch/coroutine_tests.rs checks the commands below against them):
 #   x86_64:  [sp] resume address, [sp+8] rbx, [sp+16] rbp; rsp there = sp+24
 #   aarch64: [sp] resume address, [sp+16] x29, [sp+24] x19; sp there = sp+32
+#   riscv64: [sp] resume address, [sp+16] s0, [sp+24] s1; sp there = sp+32
 
 define swapctx-bt
   set language c
@@ -55,4 +58,26 @@ define swapctx-bt-aarch64
 end
 document swapctx-bt-aarch64
 Backtrace of a suspended swapctx coroutine (aarch64): swapctx-bt-aarch64 SAVED_SP
+end
+
+define swapctx-bt-riscv64
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $sp
+  set $__swapctx_s0 = $s0
+  set $__swapctx_s1 = $s1
+  set $s0 = *(unsigned long *) ($__swapctx_s + 16)
+  set $s1 = *(unsigned long *) ($__swapctx_s + 24)
+  set $sp = $__swapctx_s + 32
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $sp = $__swapctx_sp
+  set $s0 = $__swapctx_s0
+  set $s1 = $__swapctx_s1
+end
+document swapctx-bt-riscv64
+Backtrace of a suspended swapctx coroutine (riscv64): swapctx-bt-riscv64 SAVED_SP
 end

@@ -928,8 +928,8 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     /// The stack pointer the coroutine saved when it last suspended, or
     /// `None` if it is fresh or done: for debuggers (see
     /// `docs/debugging.md`, gdb's `swapctx-bt`). The words there are the
-    /// address it resumes at and its saved frame registers (x86_64: rbx,
-    /// rbp; aarch64: x29, x19 at +16 and +24).
+    /// address it resumes at and the registers the switch saves by hand,
+    /// at the offsets `CO_OFF_*` of `src/arch/<arch>/layout.rs`.
     pub fn saved_stack_pointer(&self) -> Option<*const u8> {
         self.inner.saved_stack_pointer()
     }

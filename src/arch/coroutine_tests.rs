@@ -215,3 +215,58 @@ fn a_suspended_coroutines_words_are_where_the_layout_says() {
     assert_eq!(resume_once(&co), 0);
     drop(co.stack);
 }
+
+/// The gdb command for this architecture, and the docs' list of a suspended
+/// coroutine's words, say what the layout says.
+#[test]
+fn the_gdb_script_and_the_docs_use_the_layout() {
+    let script = include_str!("../../scripts/swapctx.gdb");
+    let docs = include_str!("../../docs/debugging.md").replace('\n', " ");
+    #[cfg(target_arch = "x86_64")]
+    let (sp, docs_words) = (
+        "rsp",
+        format!(
+            "x86_64: `[sp]` resume address, `[sp+{}]` rbx, `[sp+{}]` rbp",
+            super::CO_OFF_RBX,
+            super::CO_OFF_RBP
+        ),
+    );
+    #[cfg(target_arch = "aarch64")]
+    let (sp, docs_words) = (
+        "sp",
+        format!(
+            "aarch64: `[sp]`, `[sp+{}]` x29, `[sp+{}]` x19",
+            super::CO_OFF_X29,
+            super::CO_OFF_X19
+        ),
+    );
+    #[cfg(target_arch = "riscv64")]
+    let (sp, docs_words) = (
+        "sp",
+        format!(
+            "riscv64: `[sp]`, `[sp+{}]` s0, `[sp+{}]` s1",
+            super::CO_OFF_S0,
+            super::CO_OFF_S1
+        ),
+    );
+    assert_eq!(
+        CO_OFF_RESUME, 0,
+        "the script and the docs read the resume address at +0"
+    );
+    let mut lines = vec![
+        "set $pc = *(unsigned long *) $__swapctx_s".to_string(),
+        format!("set ${sp} = $__swapctx_s + {CO_FRAME_SIZE}"),
+    ];
+    for (_, off, name) in SAVED {
+        lines.push(format!(
+            "set ${name} = *(unsigned long *) ($__swapctx_s + {off})"
+        ));
+    }
+    for line in lines {
+        assert!(script.contains(&line), "scripts/swapctx.gdb lacks `{line}`");
+    }
+    assert!(
+        docs.contains(&docs_words),
+        "docs/debugging.md lacks `{docs_words}`"
+    );
+}

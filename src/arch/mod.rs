@@ -1,13 +1,65 @@
-//! The per-architecture switch: the assembly symbols and the layout of a
-//! saved frame.
+//! The per-architecture layer: everything about one architecture lives in
+//! one place, and every architecture provides the same items. Adding one
+//! is a checklist: `docs/porting.md`.
 //!
-//! Every architecture module exports the same items:
+//! # The contract
 //!
-//! - `FRAME_SIZE` and the `OFF_*` consts: the saved frame, as the grid at
-//!   the top of its `.S` file draws it (tests read a suspended frame back to
-//!   check every offset);
-//! - `init_stack`: lays out a fresh context's first frame so that the first
-//!   switch into it lands in the trampoline.
+//! An architecture `<arch>` is:
+//!
+//! - **`asm/switch_<arch>_<abi>_elf_gas.S`** (named like Boost.Context's
+//!   files; `build.rs`'s `SUPPORTED` table picks it), which defines, with a
+//!   grid of the saved frame, a comment on every instruction that saves or
+//!   restores state, and CFI:
+//!   - `swapctx_<tag>_switch(save_sp, load_sp, value)`: the raw, C-ABI
+//!     switch; saves every callee-saved register and the floating-point
+//!     control state the ABI says must survive;
+//!   - `swapctx_<tag>_trampoline`: where a fresh raw context starts (calls
+//!     `entry(value, data)`, and `on_return(entry)` if that returns);
+//!   - `swapctx_<tag>_coroutine_enter`: the way into a coroutine, called
+//!     from `resume`'s inline asm: saves the resumer's stack pointer in
+//!     `slots.link`, loads `slots.this`, pops the resume address and jumps;
+//!   - `swapctx_<tag>_coroutine_trampoline`: where a fresh coroutine
+//!     starts; its CFI (a `DW_CFA_def_cfa_expression` through `slots.link`)
+//!     walks from the coroutine into its resumer;
+//!   - `swapctx_<tag>_on_stack(arg, sp, f)`: calls `f(arg)` on another
+//!     stack (`swapctx::on_stack`), with frame-pointer CFI back to the
+//!     caller;
+//!   - `swapctx_<tag>_trap_trampoline`: where a coroutine stopped by a trap
+//!     continues, with the same CFI as the coroutine trampoline.
+//! - **`src/arch/<arch>/layout.rs`**: every offset of those frames, named
+//!   once (`pub const NAME: usize = <number>;` and nothing else): the raw
+//!   switch's `FRAME_SIZE` and `OFF_*`; a suspended coroutine side's
+//!   `CO_OFF_RESUME`, `CO_OFF_<register>` and `CO_FRAME_SIZE`; a fresh
+//!   coroutine's `COROUTINE_INIT_SIZE` and `INIT_OFF_TRAMPOLINE`,
+//!   `INIT_OFF_ENTRY`, `INIT_OFF_DATA`. `build.rs` turns the file into
+//!   `layout.h` (`SWAPCTX_<NAME>`), which the `.S` file includes, uses in
+//!   its CFI and addressing, and checks with `#if` where the code fixes an
+//!   offset by its shape (the order of pushes). The shared slot offsets are
+//!   in `src/arch/layout.rs`.
+//! - **`src/arch/<arch>.rs`**, re-exported from here:
+//!   - `init_stack(top, entry, data, on_return) -> sp`: a fresh raw
+//!     context's first frame, at the layout's offsets;
+//!   - `resume(slots, value)`, `suspend(slots, value)`,
+//!     `finish(slots, value) -> !`: the coroutine switch, as inline asm
+//!     that saves by hand only what cannot be an operand (the frame
+//!     pointer and LLVM's reserved registers), in the order the layout's
+//!     `CO_OFF_*` names, and declares every other register clobbered, with
+//!     one clobber list for `resume` and `suspend` (a `switch_asm!` macro);
+//!     a `call`/`ret` pair (or the architecture's equivalent) so the
+//!     return-stack predictor stays paired;
+//!   - `trap_sp(ucontext)` and `set_trap_return(ucontext, ...)`: reading
+//!     and redirecting an interrupted context, for trap recovery;
+//!   - for the unit tests: `Regs` (every callee-saved register), a
+//!     register-loading `torture_switch`, and `read_frame` (a saved raw
+//!     frame read at the layout's offsets).
+//!
+//! The items common to all architectures are here: the symbols, the
+//! alignment, `init_coroutine` (which writes the `INIT_OFF_*` words), and
+//! the tests that hold every architecture to its layout (`tests.rs`: the
+//! raw frame read back and every register surviving random switches;
+//! `coroutine_tests.rs`: a suspended coroutine's words read back, and the
+//! trampoline's CFI checked against the resumer's saved registers through
+//! the platform unwinder).
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
