@@ -58,6 +58,7 @@ thread_local! {
 
 /// The handler that `fault_handler` replaced, for faults that are not the
 /// guest's.
+// SAFETY: all-zero bytes are a valid `sigaction` (SIG_DFL, no flags).
 static mut PREVIOUS: libc::sigaction = unsafe { std::mem::zeroed() };
 
 extern "C" fn fault_handler(sig: i32, info: *mut libc::siginfo_t, uc: *mut c_void) {

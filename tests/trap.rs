@@ -343,11 +343,13 @@ fn a_context_not_on_the_coroutines_stack_is_refused_and_left_alone() {
         on_stack(&mut other, trap_handler::stack_pointer), // another stack
     ] {
         let mut uc = context_with_sp(sp);
+        // SAFETY: a ucontext_t is larger than 64 bytes; plain bytes.
         let before: [u8; 64] = unsafe { std::mem::transmute_copy(&*uc) };
         // SAFETY: the context is refused before anything is written.
         let redirected =
             unsafe { h.return_from_trap((&mut *uc as *mut libc::ucontext_t).cast(), || 1) };
         assert!(!redirected, "sp {sp:#x}");
+        // SAFETY: as for `before`.
         let after: [u8; 64] = unsafe { std::mem::transmute_copy(&*uc) };
         assert_eq!(before, after);
     }

@@ -27,6 +27,7 @@ pub static PASSED_ON: AtomicUsize = AtomicUsize::new(0);
 
 const SIGNALS: [i32; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
+// SAFETY: all-zero bytes are a valid `sigaction` (SIG_DFL, no flags).
 static mut OLD: [libc::sigaction; 4] = [unsafe { std::mem::zeroed() }; 4];
 
 extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, uc: *mut c_void) {
