@@ -161,10 +161,13 @@ FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_startproc
     BTI_C                           /* reached by `bl`; a pad anyway, as every function has */
     str     x30, [sp, #-16]!        /* push the resumer's resume address */
+    .cfi_def_cfa_offset 16          /* (CFA = sp + 16: the resumer's sp) */
+    .cfi_offset x30, -16            /* its return address, just pushed */
     mov     x9, sp
     str     x9, [x1, #SWAPCTX_SLOT_LINK] /* link = resumer's sp */
     ldr     x9, [x1, #SWAPCTX_SLOT_THIS]
     mov     sp, x9                  /* load the coroutine's saved sp */
+    .cfi_undefined x30              /* (the rest is the coroutine's: no caller to walk to) */
     ldr     x9, [sp], #16           /* pop its resume address */
     br      x9                      /* resume it; x0 carries the value */
     .cfi_endproc

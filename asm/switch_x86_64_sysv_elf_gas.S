@@ -181,7 +181,7 @@ FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_startproc
     movq    %rsp, SWAPCTX_SLOT_LINK(%rsi) /* link = resumer's sp (its return address on top) */
     movq    SWAPCTX_SLOT_THIS(%rsi), %rsp /* load the coroutine's saved sp */
-    .cfi_def_cfa_offset 0           /* (the rest is the coroutine's) */
+    .cfi_undefined %rip             /* (the rest is the coroutine's: no caller to walk to) */
     popq    %rcx                    /* its resume address */
     jmpq    *%rcx                   /* resume it; rdi carries the value */
     .cfi_endproc
