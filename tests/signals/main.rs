@@ -88,6 +88,10 @@ fn stack_pointer() -> usize {
     sp
 }
 
+/// A test: its name, its function, and why it cannot run under Valgrind
+/// (if it cannot).
+type Entry = (&'static str, fn(), Option<&'static str>);
+
 fn main() {
     // The main stack: the handler accepts interrupted stack pointers from
     // 8 MiB below this one to 256 KiB above it as "the main stack".
@@ -103,7 +107,7 @@ fn main() {
                           memcheck error";
     const STORM: &str = "Valgrind delivers signals only between its own translated \
                          blocks; the storms run natively and under qemu";
-    let tests: [(&str, fn(), Option<&str>); 5] = [
+    let tests: [Entry; 5] = [
         (
             "user_sigsegv_siginfo_handler_still_runs",
             user_handler::user_sigsegv_siginfo_handler_still_runs,
