@@ -290,7 +290,7 @@ fn back_off_if_starved() {
 
 /// On x86_64 a signal lands inside the switch often enough to wait for a
 /// few; qemu only delivers signals between translated blocks, so under it
-/// (aarch64 here) the count is reported, not awaited.
+/// (aarch64 and riscv64 here) the count is reported, not awaited.
 pub fn mid_switch_goal() -> bool {
     cfg!(not(target_arch = "x86_64")) || IN_SWITCH.load(Relaxed) >= 20
 }
