@@ -1,5 +1,11 @@
-//! The safe layer: values both ways, panics, drop, nesting, many coroutines,
-//! threads, generators, scopes, and a randomized sequence of operations.
+//! The safe layer, case by case: values both ways, panics, drop, nesting,
+//! many coroutines, threads, generators, scopes.
+//!
+//! Random sequences of operations checked against a model are the job of
+//! one tester, the interpreter in `tests/ops/`, which `tests/fuzz_ops.rs`
+//! runs over seeded and fresh random inputs and `cargo fuzz` under
+//! libFuzzer; this file has the hand-written cases, each named for what it
+//! shows.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
@@ -436,133 +442,4 @@ fn scoped_generators_borrow_from_the_caller() {
     });
     assert_eq!(total, data.iter().sum::<u32>());
     assert_eq!(seen, data);
-}
-
-// ---------------------------------------------------------------------------
-// A randomized sequence of operations against a model.
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Plan {
-    /// Yields `n` times, then returns.
-    Count(u32),
-    /// Yields `n` times, then panics.
-    PanicAfter(u32),
-}
-
-struct Live {
-    co: Coroutine<u64, u64, u64>,
-    plan: Plan,
-    yields: u32,
-    acc: u64,
-}
-
-fn run_ops(seed: u64, ops: usize) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let drops = Rc::new(Cell::new(0u32));
-    let mut made = 0u32;
-    let mut live: Vec<Live> = Vec::new();
-    for step in 0..ops {
-        let ctx = || format!("seed {seed:#x}, step {step}");
-        match rng.gen_range(0..10) {
-            0..=2 if live.len() < 40 => {
-                let plan = if rng.gen_bool(0.3) {
-                    Plan::PanicAfter(rng.gen_range(0..5))
-                } else {
-                    Plan::Count(rng.gen_range(0..8))
-                };
-                let size = [Stack::MIN_SIZE, 32 * 1024, 128 * 1024][rng.gen_range(0..3)];
-                let guard = DropCounter(drops.clone());
-                let co = Coroutine::with_stack(Stack::new(size).unwrap(), move |y, mut x: u64| {
-                    let _guard = guard;
-                    let mut acc = 0u64;
-                    let n = match plan {
-                        Plan::Count(n) | Plan::PanicAfter(n) => n,
-                    };
-                    for _ in 0..n {
-                        acc = acc.wrapping_add(x);
-                        x = y.suspend(acc);
-                    }
-                    if let Plan::PanicAfter(_) = plan {
-                        panic::panic_any(acc);
-                    }
-                    acc.wrapping_add(x)
-                });
-                made += 1;
-                live.push(Live {
-                    co,
-                    plan,
-                    yields: 0,
-                    acc: 0,
-                });
-            }
-            0..=6 if !live.is_empty() => {
-                let i = rng.gen_range(0..live.len());
-                let x: u64 = rng.gen_range(0..1000);
-                let l = &mut live[i];
-                let n = match l.plan {
-                    Plan::Count(n) | Plan::PanicAfter(n) => n,
-                };
-                let r = panic::catch_unwind(AssertUnwindSafe(|| l.co.resume(x)));
-                if l.yields < n {
-                    l.acc = l.acc.wrapping_add(x);
-                    l.yields += 1;
-                    assert_eq!(r.ok(), Some(CoroutineResult::Yield(l.acc)), "{}", ctx());
-                } else {
-                    match l.plan {
-                        Plan::Count(_) => {
-                            assert_eq!(
-                                r.ok(),
-                                Some(CoroutineResult::Return(l.acc.wrapping_add(x))),
-                                "{}",
-                                ctx()
-                            )
-                        }
-                        Plan::PanicAfter(_) => {
-                            let p = r.expect_err(&ctx());
-                            assert_eq!(p.downcast_ref::<u64>(), Some(&l.acc), "{}", ctx());
-                        }
-                    }
-                    assert!(l.co.is_done(), "{}", ctx());
-                    live.swap_remove(i);
-                }
-            }
-            _ if !live.is_empty() => {
-                let i = rng.gen_range(0..live.len());
-                live.swap_remove(i);
-            }
-            _ => {}
-        }
-        // Invariant: every coroutine that is gone has dropped its guard;
-        // every live one still holds it.
-        assert_eq!(drops.get() + live.len() as u32, made, "{}", ctx());
-    }
-    drop(live);
-    assert_eq!(
-        drops.get(),
-        made,
-        "seed {seed:#x}: a guard was never dropped"
-    );
-}
-
-#[test]
-fn randomized_create_resume_drop_panic_sequences_match_the_model() {
-    // Quiet the expected panics' messages.
-    let base: u64 = std::env::var("SWAPCTX_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().gen());
-    let hook = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
-    let mut failed = None;
-    for k in 0..64u64 {
-        let seed = base.wrapping_add(k);
-        if let Err(e) = panic::catch_unwind(|| run_ops(seed, 300)) {
-            failed = Some((seed, panic_message(&*e)));
-            break;
-        }
-    }
-    panic::set_hook(hook);
-    if let Some((seed, msg)) = failed {
-        panic!("failed with seed {seed} (rerun with SWAPCTX_SEED={seed}): {msg}");
-    }
 }

@@ -1,14 +1,19 @@
 //! Debugging tools see through the switch. Each check runs in a forked
-//! child (this file is `harness = false`), whose output is checked:
+//! child (this file is `harness = false`, run by tests/common/harness.rs
+//! on the main thread, so that the process is single-threaded when it
+//! forks), whose output is checked:
 //!
 //! - a panic inside a coroutine, with `RUST_BACKTRACE=1`: the backtrace the
 //!   panic hook prints walks from the coroutine's frames onto the resumer's;
 //! - with the `asan` feature, under `-Zsanitizer=address` (.ci/asan.sh):
 //!   AddressSanitizer still catches a real use-after-free inside a
-//!   coroutine, and names the coroutine's frames.
+//!   coroutine, and names the coroutine's frames (without the feature,
+//!   that check is listed as ignored).
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/harness.rs"]
+mod harness;
 
 use swapctx::Coroutine;
 
@@ -40,66 +45,74 @@ fn use_after_free_in_a_coroutine() {
     co.resume(());
 }
 
+#[cfg(feature = "asan")]
+fn asan_catches_a_use_after_free_in_a_coroutine() -> Result<(), String> {
+    let o = child::in_child(use_after_free_in_a_coroutine);
+    if o.exit == Some(0) {
+        return Err(format!("the use-after-free went unnoticed:\n{}", o.output));
+    }
+    if !o
+        .output
+        .contains("ERROR: AddressSanitizer: heap-use-after-free")
+    {
+        return Err(format!("no ASan report:\n{}", o.output));
+    }
+    if !o.output.contains("use_after_free_in_a_coroutine") {
+        return Err(format!(
+            "the report does not name the coroutine's frames:\n{}",
+            o.output
+        ));
+    }
+    Ok(())
+}
+
+/// The trampolines' CFI leads to the resumer.
+fn a_panic_backtrace_reaches_the_resumer() -> Result<(), String> {
+    let o = child::in_child(|| {
+        std::env::set_var("RUST_BACKTRACE", "1");
+        resumer_of_the_panicking_coroutine();
+    });
+    if o.exit != Some(0) {
+        return Err(format!(
+            "child ended with {:?}/{:?}:\n{}",
+            o.exit, o.signal, o.output
+        ));
+    }
+    let lines: Vec<&str> = o.output.lines().collect();
+    let pos = |name: &str| lines.iter().position(|l| l.trim_end().ends_with(name));
+    let (Some(deep), Some(tramp), Some(resumer)) = (
+        pos("panics_deep_in_the_coroutine"),
+        pos("coroutine_trampoline"),
+        pos("resumer_of_the_panicking_coroutine"),
+    ) else {
+        return Err(format!(
+            "frames missing from the panic's backtrace:\n{}",
+            o.output
+        ));
+    };
+    if !(deep < tramp && tramp < resumer) {
+        return Err(format!("frames out of order:\n{}", o.output));
+    }
+    if !o.output.contains("deliberate panic for the backtrace test") {
+        return Err("the panic message is missing".into());
+    }
+    Ok(())
+}
+
 fn main() {
-    #[allow(unused_mut)]
-    let mut checks: Vec<child::Check> = Vec::new();
+    const ASAN: &str = "asan_catches_a_use_after_free_in_a_coroutine";
     #[cfg(feature = "asan")]
-    checks.push((
-        "asan_catches_a_use_after_free_in_a_coroutine",
-        Box::new(|| {
-            let o = child::in_child(use_after_free_in_a_coroutine);
-            if o.exit == Some(0) {
-                return Err(format!("the use-after-free went unnoticed:\n{}", o.output));
-            }
-            if !o
-                .output
-                .contains("ERROR: AddressSanitizer: heap-use-after-free")
-            {
-                return Err(format!("no ASan report:\n{}", o.output));
-            }
-            if !o.output.contains("use_after_free_in_a_coroutine") {
-                return Err(format!(
-                    "the report does not name the coroutine's frames:\n{}",
-                    o.output
-                ));
-            }
-            Ok(())
-        }),
-    ));
-    // The trampolines' CFI leads to the resumer.
-    checks.push((
-        "a_panic_backtrace_reaches_the_resumer",
-        Box::new(|| {
-            let o = child::in_child(|| {
-                std::env::set_var("RUST_BACKTRACE", "1");
-                resumer_of_the_panicking_coroutine();
-            });
-            if o.exit != Some(0) {
-                return Err(format!(
-                    "child ended with {:?}/{:?}:\n{}",
-                    o.exit, o.signal, o.output
-                ));
-            }
-            let lines: Vec<&str> = o.output.lines().collect();
-            let pos = |name: &str| lines.iter().position(|l| l.trim_end().ends_with(name));
-            let (Some(deep), Some(tramp), Some(resumer)) = (
-                pos("panics_deep_in_the_coroutine"),
-                pos("coroutine_trampoline"),
-                pos("resumer_of_the_panicking_coroutine"),
-            ) else {
-                return Err(format!(
-                    "frames missing from the panic's backtrace:\n{}",
-                    o.output
-                ));
-            };
-            if !(deep < tramp && tramp < resumer) {
-                return Err(format!("frames out of order:\n{}", o.output));
-            }
-            if !o.output.contains("deliberate panic for the backtrace test") {
-                return Err("the panic message is missing".into());
-            }
-            Ok(())
-        }),
-    ));
-    child::run_checks(checks);
+    let asan = harness::check(ASAN, asan_catches_a_use_after_free_in_a_coroutine);
+    #[cfg(not(feature = "asan"))]
+    let asan = harness::cannot_run(
+        ASAN,
+        "needs the `asan` feature under -Zsanitizer=address (.ci/asan.sh)",
+    );
+    harness::run(vec![
+        asan,
+        harness::check(
+            "a_panic_backtrace_reaches_the_resumer",
+            a_panic_backtrace_reaches_the_resumer,
+        ),
+    ]);
 }

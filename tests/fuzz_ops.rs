@@ -1,9 +1,13 @@
-//! The operation interpreter of `tests/ops/` (also the `cargo fuzz`
-//! target's) over a few thousand seeded random sequences, plus every file
-//! of the fuzz seed corpus. A failing sequence prints its seed and bytes.
+//! The model-based random tester of the safe layer: the operation
+//! interpreter of `tests/ops/` (also the `cargo fuzz` target's) over a few
+//! thousand seeded random sequences (the same every run), a hundred more
+//! from a fresh seed each run (new ground every time), and every file of
+//! the fuzz seed corpus. A failing sequence prints its seed and bytes.
+//! (`tests/coroutine.rs` has the hand-written cases.)
 //!
-//! SWAPCTX_FUZZ_CASES sets the number of sequences (default 3000);
-//! SWAPCTX_FUZZ_SEED runs one seed alone.
+//! SWAPCTX_FUZZ_CASES sets the number of seeded sequences (default 3000);
+//! SWAPCTX_FUZZ_SEED runs one seed alone, in place of both random tests'
+//! seeds.
 
 mod ops;
 
@@ -14,6 +18,18 @@ use rand::{Rng, SeedableRng};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Runs the random sequence of `seed`.
+fn run_seed(seed: u64, total: &mut ops::Stats) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let len = rng.gen_range(0..=400);
+    let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+    run_one(
+        &format!("seed {seed} (SWAPCTX_FUZZ_SEED={seed})"),
+        &data,
+        total,
+    );
 }
 
 /// Runs one input; on failure prints what reproduces it and fails.
@@ -38,14 +54,7 @@ fn seeded_random_operation_sequences_match_the_model() {
     };
     let mut total = ops::Stats::default();
     for seed in seeds {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let len = rng.gen_range(0..=400);
-        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-        run_one(
-            &format!("seed {seed} (SWAPCTX_FUZZ_SEED={seed})"),
-            &data,
-            &mut total,
-        );
+        run_seed(seed, &mut total);
     }
     println!("{total:?}");
     // The sequences reach every kind of operation and outcome.
@@ -56,6 +65,25 @@ fn seeded_random_operation_sequences_match_the_model() {
     if cfg!(panic = "unwind") && cases >= 100 {
         assert!(total.panics > 0);
     }
+}
+
+/// Sequences no earlier run has seen: a hundred seeds from a fresh random
+/// base (a failure prints the one to rerun).
+#[test]
+fn fresh_random_operation_sequences_match_the_model() {
+    ops::quiet_expected_panics();
+    let seeds: Vec<u64> = match env_u64("SWAPCTX_FUZZ_SEED") {
+        Some(seed) => vec![seed],
+        None => {
+            let base: u64 = rand::thread_rng().gen();
+            (0..100).map(|k| base.wrapping_add(k)).collect()
+        }
+    };
+    let mut total = ops::Stats::default();
+    for seed in seeds {
+        run_seed(seed, &mut total);
+    }
+    assert!(total.ops > 0, "no operation ran");
 }
 
 #[test]

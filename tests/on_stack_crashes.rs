@@ -1,17 +1,20 @@
 //! What ends the process, for `on_stack` and trap recovery, each run in a
-//! forked child (this file has its own `main`, so that the process is
+//! forked child (this file is `harness = false`, run by
+//! tests/common/harness.rs on the main thread, so that the process is
 //! single-threaded when it forks): an overflow inside `on_stack` prints
 //! swapctx's overflow message; a fault during a coroutine's unwind that a
 //! trap handler tries to recover aborts with a message.
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "common/trap_handler.rs"]
 mod trap_handler;
 
 use std::ffi::c_void;
 
-use child::{in_child, run_checks, Check};
+use child::in_child;
 use swapctx::coroutine::trap::TrapHandle;
 use swapctx::{on_stack, Coroutine, Stack};
 
@@ -81,19 +84,18 @@ fn an_unhandled_fault_in_a_coroutine_still_kills_the_process() -> Result<(), Str
 }
 
 fn main() {
-    let checks: Vec<Check<'_>> = vec![
-        (
+    harness::run(vec![
+        harness::check(
             "overflow_inside_on_stack_prints_swapctxs_message",
-            Box::new(overflow_inside_on_stack_prints_swapctxs_message),
+            overflow_inside_on_stack_prints_swapctxs_message,
         ),
-        (
+        harness::check(
             "a_trap_during_the_coroutines_unwind_aborts_with_a_message",
-            Box::new(a_trap_during_the_coroutines_unwind_aborts_with_a_message),
+            a_trap_during_the_coroutines_unwind_aborts_with_a_message,
         ),
-        (
+        harness::check(
             "an_unhandled_fault_in_a_coroutine_still_kills_the_process",
-            Box::new(an_unhandled_fault_in_a_coroutine_still_kills_the_process),
+            an_unhandled_fault_in_a_coroutine_still_kills_the_process,
         ),
-    ];
-    run_checks(checks);
+    ]);
 }

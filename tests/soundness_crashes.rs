@@ -1,11 +1,14 @@
 //! The soundness rules whose result is the end of the process, each run in
-//! a forked child (this file has its own `main`, so that the process is
+//! a forked child (this file is `harness = false`, run by
+//! tests/common/harness.rs on the main thread, so that the process is
 //! single-threaded when it forks). The rest is in tests/soundness.rs.
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/harness.rs"]
+mod harness;
 
-use child::{in_child, run_checks, Check};
+use child::in_child;
 use swapctx::{Coroutine, Yielder};
 
 /// A coroutine that panics, with a destructor on its stack that suspends
@@ -39,9 +42,8 @@ fn suspend_in_the_coroutines_own_unwind_aborts_with_the_message() -> Result<(), 
 }
 
 fn main() {
-    let checks: Vec<Check<'_>> = vec![(
+    harness::run(vec![harness::check(
         "suspend_in_the_coroutines_own_unwind_aborts_with_the_message",
-        Box::new(suspend_in_the_coroutines_own_unwind_aborts_with_the_message),
-    )];
-    run_checks(checks);
+        suspend_in_the_coroutines_own_unwind_aborts_with_the_message,
+    )]);
 }

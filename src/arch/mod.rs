@@ -163,6 +163,8 @@ const _: () = assert!(COROUTINE_INIT_SIZE % STACK_ALIGN == 0);
 mod coroutine_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod torture;
 
 /// What the trampoline calls if an entry function returns: a clear abort,
 /// never a return into nothing.

@@ -1,7 +1,8 @@
 //! The switch against the ABI: every callee-saved register survives, and
 //! the saved frame is where the grid at the top of the `.S` file says.
 
-use super::{init_stack, read_frame, swapctx_switch, torture_switch, Regs, TOP_RESERVED};
+use super::torture::{self, Regs, Torture};
+use super::{init_stack, read_frame, swapctx_switch, TOP_RESERVED};
 use core::ffi::c_void;
 use core::ptr;
 
@@ -62,7 +63,8 @@ unsafe extern "C" fn layout_entry(_value: usize, data: *mut c_void) -> ! {
         // SAFETY: `l` outlives the test; main is suspended in main_sp.
         unsafe {
             let vals = (*l).vals;
-            torture_switch(
+            torture::switch_with(
+                swapctx_switch,
                 ptr::addr_of_mut!((*l).fiber_sp),
                 (*l).main_sp,
                 0,
@@ -80,7 +82,7 @@ fn saved_frame_matches_the_documented_offsets() {
         let mut l = Layout {
             main_sp: ptr::null_mut(),
             fiber_sp: ptr::null_mut(),
-            vals: Regs::pattern(seed),
+            vals: Regs::pattern(seed, crate::tools::running_on_valgrind()),
         };
         // SAFETY: the fiber runs on `stack`, which outlives it; it only
         // switches back to main through `l`.
@@ -113,108 +115,35 @@ fn saved_frame_matches_the_documented_offsets() {
 const FIBERS: usize = 4;
 const SWITCHES: usize = 100_000;
 
-struct Torture {
-    sps: [*mut u8; FIBERS + 1],
-    remaining: usize,
-    counter: usize,
-    rng: u64,
-    mismatches: usize,
-    first_mismatch: Option<String>,
-    wrong_values: usize,
-    visits: [usize; FIBERS + 1],
-}
-
-impl Torture {
-    fn next_rand(&mut self) -> u64 {
-        // xorshift64*
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
-/// One switch away from context `me`, with fresh register values, and the
-/// checks once something switches back.
-unsafe fn torture_step(t: *mut Torture, me: usize) {
-    // SAFETY: `t` outlives every context; only the running one touches it.
-    unsafe {
-        let next = if (*t).remaining == 0 {
-            0
-        } else {
-            (*t).remaining -= 1;
-            let r = (*t).next_rand() as usize % FIBERS;
-            (me + 1 + r) % (FIBERS + 1)
-        };
-        let vals = Regs::pattern((*t).next_rand());
-        (*t).counter += 1;
-        let sent = (*t).counter;
-        let mut out = Regs::default();
-        let to = (*t).sps[next];
-        (*t).sps[next] = ptr::null_mut();
-        let got = torture_switch(ptr::addr_of_mut!((*t).sps[me]), to, sent, &vals, &mut out);
-        (*t).visits[me] += 1;
-        if got != (*t).counter {
-            (*t).wrong_values += 1;
-        }
-        if out != vals {
-            (*t).mismatches += 1;
-            if (*t).first_mismatch.is_none() {
-                (*t).first_mismatch = Some(format!("context {me}: set {vals:x?}, got {out:x?}"));
-            }
-        }
-    }
-}
-
-unsafe extern "C" fn torture_entry(_value: usize, data: *mut c_void) -> ! {
-    let (t, me) = {
-        // SAFETY: data points at a (torture, id) pair that outlives us.
-        let p = unsafe { &*data.cast::<(*mut Torture, usize)>() };
-        (p.0, p.1)
-    };
-    loop {
-        // SAFETY: as in torture_step.
-        unsafe { torture_step(t, me) };
-    }
-}
+// The torture's defaults are the ones `init_stack` writes.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(
+    torture::DEFAULT_MXCSR == super::DEFAULT_MXCSR
+        && torture::DEFAULT_X87CW == super::DEFAULT_X87CW
+);
 
 #[test]
 fn callee_saved_registers_survive_random_switches() {
     let mut stacks: Vec<TestStack> = (0..FIBERS).map(|_| TestStack::new()).collect();
-    let mut t = Box::new(Torture {
-        sps: [ptr::null_mut(); FIBERS + 1],
-        remaining: SWITCHES,
-        counter: 0,
-        rng: 0x5eed_1234_abcd_ef01,
-        mismatches: 0,
-        first_mismatch: None,
-        wrong_values: 0,
-        visits: [0; FIBERS + 1],
-    });
-    let tp: *mut Torture = &mut *t;
-    let mut ids: Vec<(*mut Torture, usize)> = (1..=FIBERS).map(|i| (tp, i)).collect();
+    // Valgrind emulates only the default floating-point modes.
+    let default_fp_modes = crate::tools::running_on_valgrind();
+    let mut t = Torture::new(
+        swapctx_switch,
+        FIBERS,
+        0x5eed_1234_abcd_ef01,
+        default_fp_modes,
+        || {},
+    );
     for (i, stack) in stacks.iter_mut().enumerate() {
+        let data = t.fiber_data(i + 1);
         // SAFETY: each fiber gets its own stack, which outlives the test's
-        // switches; `ids` outlives them too.
-        unsafe {
-            (*tp).sps[i + 1] = make(stack, torture_entry, ptr::addr_of_mut!(ids[i]).cast());
-        }
+        // switches; its data lives as long as `t`.
+        t.sps[i + 1] = unsafe { make(stack, torture::fiber_entry, data) };
     }
-    // SAFETY: main is context 0; the loop ends when a fiber hands back with
-    // nothing remaining.
-    unsafe {
-        while core::ptr::read_volatile(core::ptr::addr_of!((*tp).remaining)) > 0 {
-            torture_step(tp, 0);
-        }
-    }
-    assert_eq!(t.first_mismatch, None);
-    assert_eq!(t.mismatches, 0);
-    assert_eq!(t.wrong_values, 0, "a switch delivered the wrong value");
+    let tp: *mut Torture = &mut *t;
+    // SAFETY: main is context 0 and every fiber is suspended on a live
+    // stack.
+    unsafe { torture::run(tp, SWITCHES) };
     assert!(t.counter >= SWITCHES, "only {} switches", t.counter);
-    for (i, v) in t.visits.iter().enumerate() {
-        assert!(
-            *v > SWITCHES / (FIBERS + 1) / 2,
-            "context {i} ran only {v} times"
-        );
-    }
+    t.assert_clean(SWITCHES / (FIBERS + 1) / 2 + 1);
 }

@@ -1,5 +1,7 @@
-//! The operation interpreter that both `tests/fuzz_ops.rs` (seeded random
-//! sequences) and `fuzz/fuzz_targets/ops.rs` (libFuzzer) run.
+//! The operation interpreter that both `tests/fuzz_ops.rs` (seeded and
+//! fresh random sequences) and `fuzz/fuzz_targets/ops.rs` (libFuzzer) run:
+//! the one model-based random tester of the safe layer (`tests/coroutine.rs`
+//! has the hand-written cases).
 //!
 //! [`run`] reads its input as a sequence of operations on up to
 //! [`SLOTS`] coroutines: create (with one of several stack sizes, or a
