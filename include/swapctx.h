@@ -64,34 +64,51 @@ extern "C" {
 /*
  * Return codes. 0 is success; codes 1 to 4, 8 and 9 are the variants of the
  * Rust `swapctx::Error`, in order; 5 to 7 only arise at the C boundary.
+ * Each comment is what swapctx_strerror returns for the code (tests/capi.rs
+ * checks that they are the same).
  */
 enum swapctx_status {
-    /* Success. */
+    /* success */
     SWAPCTX_OK = 0,
-    /* swapctx_stack_new(0, ...): a stack needs at least 1 byte. */
+    /* a stack size of 0 bytes was requested; a stack needs at least 1 byte */
     SWAPCTX_ERR_ZERO_STACK_SIZE = 1,
-    /* The size, rounded up to pages with the guard page added, does not
-     * fit in the address space. */
+    /* the stack size is too large: rounded up to whole pages and with its
+     * guard region it does not fit in the address space; ask for a smaller
+     * stack */
     SWAPCTX_ERR_STACK_SIZE_OVERFLOW = 2,
-    /* mmap failed: out of address space or memory, RLIMIT_AS, or the
-     * per-process mapping limit (vm.max_map_count). */
+    /* the kernel refused to map the stack (mmap failed): out of address
+     * space or memory, or the process reached its mapping limit
+     * (vm.max_map_count) or its address-space limit (RLIMIT_AS); use
+     * smaller stacks, fewer live coroutines or a pool of stacks
+     * (StackPool), or raise the limit */
     SWAPCTX_ERR_MAP = 3,
-    /* mprotect of the guard page failed; usually the mapping limit, since
-     * every guard page splits a mapping in two. */
+    /* the kernel refused to install a stack's guard page: made with
+     * mprotect, each guard page splits a mapping in two, and the process
+     * probably reached its mapping limit (vm.max_map_count): drop stacks
+     * you no longer need, reuse them (StackPool), or raise the limit
+     * (sysctl -w vm.max_map_count=262144); made in place
+     * (MADV_GUARD_INSTALL), it needs Linux 6.13 or later, while guard pages
+     * made with mprotect (GuardKind::Mprotect, and Stack::new's fallback)
+     * work everywhere */
     SWAPCTX_ERR_GUARD_PAGE = 4,
-    /* A pointer argument that must not be NULL was NULL. */
+    /* a pointer argument that must not be NULL was NULL */
     SWAPCTX_ERR_NULL = 5,
-    /* The context to switch to is empty (never made, or already resumed)
-     * or is not a suspended context. Nothing was switched. */
+    /* the context to switch to is empty (never made, or already resumed) or
+     * not a suspended context; nothing was switched */
     SWAPCTX_ERR_BAD_CONTEXT = 6,
-    /* A bug inside swapctx panicked; the panic was stopped at the
-     * boundary. Please report it. */
+    /* internal error: swapctx panicked (a bug; please report it); the panic
+     * was stopped at the boundary */
     SWAPCTX_ERR_PANIC = 7,
-    /* The process reached its limit on memory mappings (vm.max_map_count):
-     * free stacks, or raise the limit. A stack costs two mappings where its
-     * guard page is made with mprotect (kernels before Linux 6.13). */
+    /* the process reached its limit on memory mappings (vm.max_map_count):
+     * every stack costs one mapping, or two where its guard page is made
+     * with mprotect (kernels before Linux 6.13, or SWAPCTX_GUARD=mprotect);
+     * drop stacks you no longer need or reuse them (a pool of stacks:
+     * StackPool), or raise the limit (sysctl -w vm.max_map_count=262144) */
     SWAPCTX_ERR_MAP_COUNT_LIMIT = 8,
-    /* The stack would take the process past RLIMIT_AS (ulimit -v). */
+    /* mapping the stack would take the process past its address-space
+     * limit, RLIMIT_AS (ulimit -v): each stack reserves its whole size of
+     * address space; use smaller stacks, fewer live coroutines, or raise
+     * the limit */
     SWAPCTX_ERR_ADDRESS_SPACE_LIMIT = 9
 };
 

@@ -4,8 +4,10 @@
 //! The header is the documentation C users read; this file says the same
 //! things for Rust readers. `tests/capi.rs` parses the header and checks
 //! every function declared there against the definitions here (name and
-//! parameters) and every error code against [`Status::name`], so the two
-//! cannot drift apart silently.
+//! parameters), and every status code against [`Status::name`] (its value)
+//! and [`Status::description`] (its comment), so the two cannot drift
+//! apart silently. The descriptions of [`Error`]'s codes are the error's
+//! own texts, written once in `src/error.rs`.
 //!
 //! Rules for everything here:
 //! - errors are return codes ([`Status`]), never panics: a panic in the
@@ -16,6 +18,7 @@
 use core::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::error::text;
 use crate::raw::{self, Context};
 use crate::{Error, Stack};
 
@@ -86,43 +89,29 @@ impl Status {
         }
     }
 
-    /// What the code means, for people.
+    /// What the code means, for people: what went wrong, why, and what to
+    /// do. For the codes of [`Error`]'s variants, the variant's own text
+    /// (`crate::error::text`, also the start of its Rust message); the
+    /// others are written here. `include/swapctx.h` repeats each as the
+    /// comment of its constant, and `tests/capi.rs` checks that it does.
     pub fn description(self) -> &'static CStr {
         match self {
             Status::Ok => c"success",
-            Status::ZeroStackSize => {
-                c"a stack size of 0 bytes was requested; a stack needs at least 1 byte"
-            }
-            Status::StackSizeOverflow => {
-                c"the stack size is too large: rounded up to whole pages and with its guard \
-                  page it does not fit in the address space"
-            }
-            Status::Map => {
-                c"the kernel refused to map the stack (mmap failed: out of address space \
-                  or memory, RLIMIT_AS, or the mapping limit vm.max_map_count)"
-            }
-            Status::GuardPage => {
-                c"the kernel refused to install the stack's guard page (mprotect failed, \
-                  usually the mapping limit vm.max_map_count: free stacks you no longer \
-                  need or raise the limit)"
-            }
+            Status::ZeroStackSize => text::ZERO_STACK_SIZE,
+            Status::StackSizeOverflow => text::STACK_SIZE_OVERFLOW,
+            Status::Map => text::MAP,
+            Status::GuardPage => text::GUARD_PAGE,
             Status::Null => c"a pointer argument that must not be NULL was NULL",
             Status::BadContext => {
                 c"the context to switch to is empty (never made, or already resumed) or \
-                  not a suspended context"
+                  not a suspended context; nothing was switched"
             }
-            Status::Panic => c"internal error: swapctx panicked (a bug; please report it)",
-            Status::MapCountLimit => {
-                c"the process reached its limit on memory mappings (vm.max_map_count): \
-                  free stacks you no longer need, or raise the limit (sysctl -w \
-                  vm.max_map_count=262144); stacks cost two mappings each where guard \
-                  pages are made with mprotect (kernels before Linux 6.13)"
+            Status::Panic => {
+                c"internal error: swapctx panicked (a bug; please report it); the panic was \
+                  stopped at the boundary"
             }
-            Status::AddressSpaceLimit => {
-                c"the stack would take the process past its address-space limit \
-                  (RLIMIT_AS, ulimit -v): use smaller stacks, fewer of them, or raise the \
-                  limit"
-            }
+            Status::MapCountLimit => text::MAP_COUNT_LIMIT,
+            Status::AddressSpaceLimit => text::ADDRESS_SPACE_LIMIT,
         }
     }
 }

@@ -63,103 +63,87 @@ pub enum Error {
     },
 }
 
+/// The fixed text of each [`Error`] variant, written once: what went
+/// wrong, why, and what to do. [`Error`]'s `Display` prints it and adds
+/// the values the error carries (sizes, `errno`, limits); the C API's
+/// `swapctx_strerror` returns it as it is, and `tests/capi.rs` checks that
+/// the comment of each status code in `include/swapctx.h` says the same.
+/// Static and NUL-terminated, for C.
+pub(crate) mod text {
+    use core::ffi::CStr;
+
+    /// [`Error::ZeroStackSize`](super::Error::ZeroStackSize).
+    pub(crate) const ZERO_STACK_SIZE: &CStr =
+        c"a stack size of 0 bytes was requested; a stack needs at least 1 byte";
+    /// [`Error::StackSizeOverflow`](super::Error::StackSizeOverflow).
+    pub(crate) const STACK_SIZE_OVERFLOW: &CStr = c"the stack size is too large: rounded up to \
+        whole pages and with its guard region it does not fit in the address space; ask for \
+        a smaller stack";
+    /// [`Error::Map`](super::Error::Map).
+    pub(crate) const MAP: &CStr = c"the kernel refused to map the stack (mmap failed): out of \
+        address space or memory, or the process reached its mapping limit (vm.max_map_count) \
+        or its address-space limit (RLIMIT_AS); use smaller stacks, fewer live coroutines or \
+        a pool of stacks (StackPool), or raise the limit";
+    /// [`Error::GuardPage`](super::Error::GuardPage).
+    pub(crate) const GUARD_PAGE: &CStr = c"the kernel refused to install a stack's guard page: \
+        made with mprotect, each guard page splits a mapping in two, and the process probably \
+        reached its mapping limit (vm.max_map_count): drop stacks you no longer need, reuse \
+        them (StackPool), or raise the limit (sysctl -w vm.max_map_count=262144); made in \
+        place (MADV_GUARD_INSTALL), it needs Linux 6.13 or later, while guard pages made \
+        with mprotect (GuardKind::Mprotect, and Stack::new's fallback) work everywhere";
+    /// [`Error::MapCountLimit`](super::Error::MapCountLimit).
+    pub(crate) const MAP_COUNT_LIMIT: &CStr = c"the process reached its limit on memory \
+        mappings (vm.max_map_count): every stack costs one mapping, or two where its guard \
+        page is made with mprotect (kernels before Linux 6.13, or SWAPCTX_GUARD=mprotect); \
+        drop stacks you no longer need or reuse them (a pool of stacks: StackPool), or raise \
+        the limit \
+        (sysctl -w vm.max_map_count=262144)";
+    /// [`Error::AddressSpaceLimit`](super::Error::AddressSpaceLimit).
+    pub(crate) const ADDRESS_SPACE_LIMIT: &CStr = c"mapping the stack would take the process \
+        past its address-space limit, RLIMIT_AS (ulimit -v): each stack reserves its whole \
+        size of address space; use smaller stacks, fewer live coroutines, \
+        or raise the limit";
+}
+
+impl Error {
+    /// This variant's fixed text ([`text`]), without the values it carries.
+    pub(crate) const fn description(&self) -> &'static core::ffi::CStr {
+        match self {
+            Error::ZeroStackSize => text::ZERO_STACK_SIZE,
+            Error::StackSizeOverflow { .. } => text::STACK_SIZE_OVERFLOW,
+            Error::Map { .. } => text::MAP,
+            Error::GuardPage { .. } => text::GUARD_PAGE,
+            Error::MapCountLimit { .. } => text::MAP_COUNT_LIMIT,
+            Error::AddressSpaceLimit { .. } => text::ADDRESS_SPACE_LIMIT,
+        }
+    }
+}
+
 impl fmt::Display for Error {
+    /// The variant's [`text`], then what this error carries in
+    /// parentheses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The texts are ASCII literals (checked by a test).
+        f.write_str(self.description().to_str().unwrap_or_default())?;
         match *self {
-            Error::ZeroStackSize => {
-                f.write_str("a stack size of 0 bytes was requested; a stack needs at least 1 byte")
+            Error::ZeroStackSize => Ok(()),
+            Error::StackSizeOverflow { requested } => {
+                write!(f, " (requested: {requested} bytes)")
             }
-            Error::StackSizeOverflow { requested } => write!(
-                f,
-                "a stack size of {requested} bytes is too large: rounded up to whole pages \
-                 and with its guard page it does not fit in the address space"
-            ),
             Error::Map { size, errno } => {
-                write!(
-                    f,
-                    "the kernel refused to map a {size}-byte stack: {}",
-                    errno_text(errno)
-                )?;
-                if is_enomem(errno) {
-                    f.write_str(
-                        " (out of address space or memory, or the process reached its \
-                         mapping limit, vm.max_map_count, or its RLIMIT_AS; use smaller \
-                         stacks, fewer live coroutines or a StackPool, or raise the limit)",
-                    )?;
-                }
-                Ok(())
+                write!(f, " (a {size}-byte mapping; mmap: {})", errno_text(errno))
             }
-            Error::GuardPage { errno } => {
-                write!(
-                    f,
-                    "the kernel refused to install a stack's guard page: {}",
-                    errno_text(errno)
-                )?;
-                if is_enomem(errno) {
-                    f.write_str(
-                        " (each guard page splits a mapping; the process probably reached \
-                         its mapping limit, vm.max_map_count: drop stacks you no longer \
-                         need, reuse them (StackPool), or raise the limit with \
-                         `sysctl -w vm.max_map_count=...`)",
-                    )?;
-                }
-                if is_einval(errno) {
-                    f.write_str(
-                        " (guard pages in place, MADV_GUARD_INSTALL, need Linux 6.13 or \
-                         later; GuardKind::Mprotect and Stack::new work everywhere)",
-                    )?;
-                }
-                Ok(())
+            Error::GuardPage { errno } => write!(f, " ({})", errno_text(errno)),
+            Error::MapCountLimit { limit } => write!(f, " (the limit is {limit} mappings)"),
+            Error::AddressSpaceLimit { size, limit } => {
+                write!(f, " (a {size}-byte mapping; the limit is {limit} bytes)")
             }
-            Error::MapCountLimit { limit } => write!(
-                f,
-                "the process reached its limit of {limit} memory mappings \
-                 (vm.max_map_count): every stack costs one mapping, or two where its \
-                 guard page is made with mprotect (kernels before Linux 6.13, or \
-                 SWAPCTX_GUARD=mprotect); drop stacks you no longer need or reuse them \
-                 (StackPool), or raise the limit (`sysctl -w vm.max_map_count=262144`)"
-            ),
-            Error::AddressSpaceLimit { size, limit } => write!(
-                f,
-                "mapping a {size}-byte stack would take the process past its \
-                 address-space limit, RLIMIT_AS (`ulimit -v`), of {limit} bytes: each \
-                 stack reserves its whole size of address space; use smaller stacks \
-                 (Stack::new, StackPool::builder().stack_size), fewer live coroutines, \
-                 or raise the limit"
-            ),
         }
     }
 }
 
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
-
-/// True if `errno` is the OS's `ENOMEM`. Without an OS (`target_os =
-/// "none"`, a `no_std` build) there are no errno values to name: false.
-fn is_enomem(errno: i32) -> bool {
-    #[cfg(unix)]
-    {
-        errno == libc::ENOMEM
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = errno;
-        false
-    }
-}
-
-/// True if `errno` is the OS's `EINVAL` (false without an OS).
-fn is_einval(errno: i32) -> bool {
-    #[cfg(unix)]
-    {
-        errno == libc::EINVAL
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = errno;
-        false
-    }
-}
 
 /// `strerror`-like text for an errno, with its symbolic name.
 fn errno_text(errno: i32) -> ErrnoText {
@@ -204,3 +188,37 @@ impl fmt::Display for ErrnoText {
 
 /// `Result<T, swapctx::Error>`.
 pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Error; 6] = [
+        Error::ZeroStackSize,
+        Error::StackSizeOverflow { requested: 7 },
+        Error::Map { size: 8, errno: 12 },
+        Error::GuardPage { errno: 22 },
+        Error::MapCountLimit { limit: 65530 },
+        Error::AddressSpaceLimit { size: 9, limit: 10 },
+    ];
+
+    #[test]
+    fn messages_start_with_the_one_text_and_add_the_values() {
+        for e in ALL {
+            let text = e.description().to_str().expect("an ASCII text");
+            assert!(text.is_ascii() && !text.is_empty(), "{e:?}");
+            let msg = e.to_string();
+            assert!(msg.starts_with(text), "{msg}");
+        }
+        assert_eq!(
+            ALL[0].to_string(),
+            "a stack size of 0 bytes was requested; a stack needs at least 1 byte"
+        );
+        assert!(ALL[1].to_string().ends_with("(requested: 7 bytes)"));
+        assert!(ALL[2].to_string().contains("8-byte mapping"));
+        assert!(ALL[4].to_string().contains("65530"));
+        assert!(ALL[5]
+            .to_string()
+            .ends_with("(a 9-byte mapping; the limit is 10 bytes)"));
+    }
+}

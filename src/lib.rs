@@ -212,6 +212,16 @@ mod stack;
 #[cfg(feature = "std")]
 mod tools;
 
+/// Runs before every registration of a guard region in the stacks' guard
+/// registry (`stack::registry`): installs the overflow handler that reads
+/// the registry on a fault. Wired here so that `stack` does not depend on
+/// `overflow`, which sits above it and only looks address ranges up.
+#[cfg(feature = "std")]
+#[inline]
+fn before_guard_registered() {
+    overflow::install_handler();
+}
+
 #[cfg(feature = "std")]
 pub use coroutine::{
     on_stack, scope, Coroutine, CoroutineResult, Generator, Scope, ScopedCoroutine,

@@ -250,6 +250,79 @@ fn every_status_code_in_the_header_has_the_rust_value() {
     assert_eq!(code as usize, consts.len());
 }
 
+/// The comment above each constant of `enum swapctx_status`, as one line
+/// (the `/*`, `*/` and leading `*` removed, lines joined with a space),
+/// with the constant's name.
+fn header_comments(header: &str) -> Vec<(String, String)> {
+    let open = header
+        .find("enum swapctx_status {")
+        .expect("enum swapctx_status {")
+        + "enum swapctx_status ".len();
+    let close = open + header[open..].find("};").unwrap();
+    let mut rest = &header[open + 1..close];
+    let mut out = Vec::new();
+    while let Some(i) = rest.find("/*") {
+        let end = i + rest[i..].find("*/").expect("unterminated comment");
+        let comment = rest[i + 2..end]
+            .lines()
+            .map(|l| l.trim().trim_start_matches('*').trim())
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        rest = &rest[end + 2..];
+        let item = rest.split([',', '/']).next().unwrap();
+        let name = item.split('=').next().unwrap().trim().to_string();
+        assert!(
+            name.starts_with("SWAPCTX_"),
+            "the comment `{comment}` is not above a constant"
+        );
+        out.push((name, comment));
+    }
+    out
+}
+
+/// `text` as the comment of `name` in the header, wrapped at 76 columns.
+fn as_header_comment(name: &str, value: c_int, text: &str) -> String {
+    let mut lines = vec![String::from("    /*")];
+    for word in text.split(' ') {
+        let last = lines.last_mut().unwrap();
+        if last.len() + 1 + word.len() > 76 {
+            lines.push(format!("     * {word}"));
+        } else {
+            last.push(' ');
+            last.push_str(word);
+        }
+    }
+    lines.last_mut().unwrap().push_str(" */");
+    format!("{}\n    {name} = {value},\n", lines.join("\n"))
+}
+
+#[test]
+fn every_status_comment_in_the_header_is_the_strerror_text() {
+    let header = read("include/swapctx.h");
+    let consts = header_constants(&header);
+    let comments = header_comments(&header);
+    let mut expected = String::new();
+    let mut wrong = Vec::new();
+    for (name, value) in &consts {
+        // SAFETY: swapctx_strerror always returns a static C string.
+        let text = unsafe { CStr::from_ptr(swapctx_strerror(*value)) }
+            .to_str()
+            .unwrap();
+        expected.push_str(&as_header_comment(name, *value, text));
+        let comment = comments.iter().find(|(n, _)| n == name).map(|(_, c)| c);
+        if comment.map(String::as_str) != Some(text) {
+            wrong.push(name.as_str());
+        }
+    }
+    assert_eq!(comments.len(), consts.len(), "one comment per constant");
+    assert!(
+        wrong.is_empty(),
+        "the header's comments of {wrong:?} are not swapctx_strerror's texts \
+         (src/error.rs, src/capi.rs); the enum's body should read:\n{expected}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The C demo, built and run.
 //

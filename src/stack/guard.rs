@@ -102,7 +102,7 @@ fn detect() -> u8 {
     if under_valgrind() {
         return UNSUPPORTED;
     }
-    let page = crate::overflow::page_size();
+    let page = super::page_size();
     // SAFETY: a fresh one-page anonymous mapping, checked, and unmapped
     // below; nothing else knows of it.
     unsafe {
@@ -156,7 +156,7 @@ unsafe fn really_guarded(page: *const u8) -> bool {
 /// `[start, start + len)` must be page-aligned, part of a fresh anonymous
 /// mapping of the caller's, and unused.
 pub(super) unsafe fn install(start: *mut u8, len: usize, kind: GuardKind) -> Result<GuardKind> {
-    debug_assert_eq!(start as usize % crate::overflow::page_size(), 0);
+    debug_assert_eq!(start as usize % super::page_size(), 0);
     match kind {
         GuardKind::Madvise => {
             // Unsupported here, or under Valgrind (see `detect`).

@@ -31,23 +31,23 @@
 //! [`Stack::new`] uses the first where the kernel has it (tested once per
 //! process, see [`GuardKind::preferred`]), unless the environment variable
 //! `SWAPCTX_GUARD=mprotect` forces the second; [`Stack::new_with`] asks for
-//! one kind explicitly. The overflow handler (`src/overflow.rs`) looks up the
-//! faulting address, so both kinds give the same overflow message.
+//! one kind explicitly. Every stack registers its guard region in the guard
+//! registry (`registry.rs`), where the overflow handler (`src/overflow.rs`)
+//! looks up the faulting address, so both kinds give the same overflow
+//! message.
 
 mod guard;
 mod limits;
 mod pool;
+pub(crate) mod registry;
 
 use core::ptr;
-#[cfg(feature = "valgrind")]
-use core::sync::atomic::AtomicUsize;
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 pub use guard::GuardKind;
 pub use pool::{Release, StackPool, StackPoolBuilder};
 
 use crate::error::{Error, Result};
-use crate::overflow;
 
 /// An `mmap`'d stack with a guard page below it.
 ///
@@ -77,12 +77,12 @@ use crate::overflow;
 pub struct Stack {
     /// One past the highest usable byte: the end of the mapping.
     top: *mut u8,
-    /// The guard page's entry in the overflow registry, which is also the
-    /// stack's record: the bottom (the guard page's end) and the
+    /// The guard page's entry in the guard registry (`registry.rs`), which
+    /// is also the stack's record: the bottom (the guard page's end) and the
     /// [`StackData`]. So a `Stack` is two words: it moves in registers, and
     /// what the hot paths read (the top to lay out a coroutine, the pool
     /// link to give the stack back) is one load away.
-    reg: overflow::Registration,
+    reg: registry::Registration,
 }
 
 /// The fields of a [`Stack`] that live in its record (the registry node of
@@ -342,7 +342,7 @@ impl Stack {
         let top = mapping.cast::<u8>().wrapping_add(len);
         let stack = Stack {
             top,
-            reg: overflow::register(mapping as usize, mapping as usize + guard, top as usize),
+            reg: registry::register(mapping as usize, mapping as usize + guard, top as usize),
         };
         let data = stack.data();
         // A record comes back without a pool link (only an unlinked stack is
@@ -485,7 +485,7 @@ impl Stack {
         let mapping = self.mapping();
         let len = self.top as usize - mapping as usize;
         // SAFETY: per the contract, `self.reg` is not used again.
-        overflow::unregister(unsafe { ptr::read(&self.reg) });
+        registry::unregister(unsafe { ptr::read(&self.reg) });
         // SAFETY: we own this mapping; nothing runs on a stack that is being
         // dropped (coroutines own their stack and finish or unwind first).
         let rc = unsafe { libc::munmap(mapping.cast(), len) };
@@ -516,7 +516,7 @@ unsafe fn release_usable(bottom: *mut u8, size: usize) {
 
 // `Stack`'s own `Drop` releases everything: its fields have no drop glue,
 // which is what lets `give_back` move a stack out of `&mut self` bitwise.
-const _: () = assert!(!core::mem::needs_drop::<(*mut u8, overflow::Registration)>());
+const _: () = assert!(!core::mem::needs_drop::<(*mut u8, registry::Registration)>());
 
 impl Drop for Stack {
     #[inline]
@@ -540,7 +540,7 @@ fn sizes(size: usize, guard_size: usize) -> Result<(usize, usize)> {
     if size == 0 {
         return Err(Error::ZeroStackSize);
     }
-    let page = overflow::page_size();
+    let page = page_size();
     let overflow = Error::StackSizeOverflow { requested: size };
     let usable = size
         .max(Stack::MIN_SIZE)
@@ -553,6 +553,22 @@ fn sizes(size: usize, guard_size: usize) -> Result<(usize, usize)> {
         return Err(overflow);
     }
     Ok((usable, guard))
+}
+
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// The page size, read once.
+#[inline]
+pub(crate) fn page_size() -> usize {
+    let p = PAGE_SIZE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let p = if p > 0 { p as usize } else { 4096 };
+    PAGE_SIZE.store(p, Ordering::Relaxed);
+    p
 }
 
 fn last_errno() -> i32 {

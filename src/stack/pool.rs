@@ -596,7 +596,7 @@ mod tests {
     use crate::{Coroutine, CoroutineResult};
 
     fn resident(stack: &Stack) -> usize {
-        let page = crate::overflow::page_size();
+        let page = crate::stack::page_size();
         let mut vec = vec![0u8; stack.size() / page];
         // SAFETY: the usable range of a live stack, one byte per page.
         let rc = unsafe { libc::mincore(stack.bottom().cast(), stack.size(), vec.as_mut_ptr()) };
