@@ -42,7 +42,7 @@ fn use_after_free_in_a_coroutine() {
         // SAFETY: none: this is the bug ASan must catch.
         unsafe { std::ptr::read_volatile(p) }
     });
-    co.resume(());
+    let _ = co.resume(());
 }
 
 #[cfg(feature = "asan")]
