@@ -208,9 +208,13 @@ enum Finish<R> {
     Return(R),
     Panic(Box<dyn Any + Send + 'static>),
     Unwound,
-    /// Stopped by a trap (`trap.rs`): the trap closure's result. The
-    /// coroutine's frames were abandoned, so its stack is leaked.
-    Trapped(std::thread::Result<R>),
+    /// Stopped by a trap (`trap.rs`): the trap closure returned this. The
+    /// coroutine's frames were abandoned, so its stack is leaked. (Two
+    /// variants, not one holding a `thread::Result`, so that `Finish` stays
+    /// as small as before: every coroutine's last switch copies it.)
+    TrappedReturn(R),
+    /// Stopped by a trap whose closure panicked with this payload.
+    TrappedPanic(Box<dyn Any + Send + 'static>),
 }
 
 /// The payload of the unwind that drop starts inside a coroutine: it names
@@ -559,14 +563,15 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     self.state = State::Panicked;
                     panic::resume_unwind(payload)
                 }
-                Finish::Trapped(r) => {
-                    // Stopped by a trap: its frames were abandoned, so its
-                    // stack must never be reused (see `trap`).
+                // Stopped by a trap: its frames were abandoned, so its stack
+                // must never be reused (see `trap`).
+                Finish::TrappedReturn(r) => {
                     self.state = State::Abandoned;
-                    match r {
-                        Ok(r) => CoroutineResult::Return(r),
-                        Err(payload) => panic::resume_unwind(payload),
-                    }
+                    CoroutineResult::Return(r)
+                }
+                Finish::TrappedPanic(payload) => {
+                    self.state = State::Abandoned;
+                    panic::resume_unwind(payload)
                 }
                 Finish::Unwound => {
                     // Only this coroutine's own clean-up unwind ends so, and
@@ -659,9 +664,16 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             // with a Finish<R> (Unwound), which we move out and drop.
             unsafe {
                 let p = self.enter(UNWIND);
-                if let Finish::Trapped(r) = ptr::read(p as *const Finish<R>) {
-                    self.state = State::Abandoned;
-                    run_quietly(move || drop(r));
+                match ptr::read(p as *const Finish<R>) {
+                    Finish::TrappedReturn(r) => {
+                        self.state = State::Abandoned;
+                        drop_quietly(r);
+                    }
+                    Finish::TrappedPanic(payload) => {
+                        self.state = State::Abandoned;
+                        drop_payload(payload);
+                    }
+                    _ => {}
                 }
             }
         } else {
@@ -692,9 +704,13 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     Finish::Return(r) => drop_quietly(r),
                     Finish::Panic(payload) => drop_payload(payload),
                     Finish::Unwound => {}
-                    Finish::Trapped(r) => {
+                    Finish::TrappedReturn(r) => {
                         self.state = State::Abandoned;
-                        run_quietly(move || drop(r));
+                        drop_quietly(r);
+                    }
+                    Finish::TrappedPanic(payload) => {
+                        self.state = State::Abandoned;
+                        drop_payload(payload);
                     }
                 }
                 return;

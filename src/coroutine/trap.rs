@@ -291,7 +291,8 @@ impl<R> TrapHandle<R> {
 
 /// Where a trapped coroutine continues after the handler (through
 /// `swapctx_trap_trampoline`): runs the trap's closure and makes the
-/// coroutine's last switch with a `Finish::Trapped`.
+/// coroutine's last switch with a `Finish::TrappedReturn` (or
+/// `TrappedPanic`).
 ///
 /// # Safety
 /// Entered only as `return_from_trap` arranged: `data` holds an `F` that
@@ -310,7 +311,10 @@ where
     }
     // SAFETY: per the contract, `data` holds the closure.
     let f = unsafe { ptr::read(data.cast::<F>()) };
-    let finish: Finish<R> = Finish::Trapped(panic::catch_unwind(AssertUnwindSafe(f)));
+    let finish: Finish<R> = match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Finish::TrappedReturn(r),
+        Err(payload) => Finish::TrappedPanic(payload),
+    };
     let finish = ManuallyDrop::new(finish);
     let slots = slots.cast::<Slots>();
     // SAFETY: the last switch, as in `coroutine_entry`: `this` is nulled so
