@@ -120,7 +120,8 @@ impl Error {
 }
 
 impl fmt::Display for Error {
-    /// The variant's [`text`], then what this error carries in
+    /// The variant's text (one per variant, the same that the C API's
+    /// `swapctx_strerror` returns), then what this error carries in
     /// parentheses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The texts are ASCII literals (checked by a test).
