@@ -16,7 +16,7 @@ mod peers;
 mod roundtrip;
 
 use roundtrip::RoundTrip;
-use swapctx::{Coroutine, CoroutineResult, Yielder};
+use swapctx::{Coroutine, Yielder};
 
 /// The coroutine suspends from inside a function it called, not inlined
 /// into its body (as a tree walk or a parser does): at the `suspend`, the
@@ -41,14 +41,7 @@ impl SuspendInHelper {
 impl RoundTrip for SuspendInHelper {
     #[inline(never)]
     fn round_trips(&mut self, n: u64) -> u64 {
-        let mut x = 0;
-        for _ in 0..n {
-            match self.0.resume(x) {
-                CoroutineResult::Yield(v) => x = v,
-                CoroutineResult::Return(()) => unreachable!(),
-            }
-        }
-        x
+        roundtrip::resume_loop(&mut self.0, n)
     }
 }
 

@@ -209,3 +209,41 @@ pub unsafe fn switch(save: &mut Context, to: Context, value: usize) -> usize {
     // stack; `save` is a valid slot for our own stack pointer.
     unsafe { arch::swapctx_switch(&mut save.sp, to.sp, value) }
 }
+
+/// The stack pointer of the code that calls this, read from the register:
+/// which stack is running, and how deep. (The address of a local would not
+/// do: under AddressSanitizer, locals may live on its fake stack.)
+///
+/// # Examples
+/// ```
+/// use swapctx::{Coroutine, CoroutineResult, Stack};
+///
+/// let stack = Stack::new(64 * 1024)?;
+/// let (lo, hi) = (stack.bottom() as usize, stack.top() as usize);
+/// let mut co = Coroutine::<(), (), usize>::with_stack(stack, |_, ()| {
+///     swapctx::raw::current_stack_pointer()
+/// });
+/// let CoroutineResult::Return(sp) = co.resume(()) else { unreachable!() };
+/// assert!(lo < sp && sp < hi); // the coroutine ran on its own stack
+/// # Ok::<(), swapctx::Error>(())
+/// ```
+#[inline(always)]
+pub fn current_stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: copies the stack pointer into a register; nothing else.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "riscv64")]
+    unsafe {
+        core::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    sp
+}

@@ -23,17 +23,7 @@ impl Drop for SetOnDrop {
 /// would not do under AddressSanitizer, whose fake stacks are elsewhere.)
 #[inline(never)]
 fn here() -> usize {
-    let sp: usize;
-    // SAFETY: reads the stack pointer into a register; nothing else.
-    unsafe {
-        #[cfg(target_arch = "x86_64")]
-        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack));
-        #[cfg(target_arch = "aarch64")]
-        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack));
-        #[cfg(target_arch = "riscv64")]
-        std::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack));
-    }
-    sp
+    swapctx::raw::current_stack_pointer()
 }
 
 /// Recursion with a 10 000-byte frame, touching every frame.

@@ -118,37 +118,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The current stack pointer.
-#[inline(always)]
-fn stack_pointer() -> usize {
-    let sp: usize;
-    // SAFETY: reads the stack pointer into a register; no memory access.
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    // SAFETY: as above.
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    // SAFETY: as above.
-    #[cfg(target_arch = "riscv64")]
-    unsafe {
-        std::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )))]
-    {
-        let here = 0u8;
-        sp = std::hint::black_box(&here) as *const u8 as usize;
-    }
-    sp
-}
-
 /// `(low, high)` bounds of the calling thread's own stack.
 fn thread_stack_bounds() -> Option<(usize, usize)> {
     // SAFETY: pthread_getattr_np fills a fresh attr, which we destroy; the
@@ -169,7 +138,7 @@ fn thread_stack_bounds() -> Option<(usize, usize)> {
 /// One line of the trace: who runs now, where its stack pointer is, and how
 /// many bytes of its stack it uses.
 fn trace_line(side: &str, event: &str, bounds: Option<(usize, usize)>) {
-    let sp = stack_pointer();
+    let sp = swapctx::raw::current_stack_pointer();
     match bounds {
         Some((lo, hi)) if lo <= sp && sp <= hi => println!(
             "  [trace] {side:<8} {event:<28} sp={sp:#014x}  {:>6} of {:>7} bytes used",

@@ -126,18 +126,9 @@ pub fn recurse_forever(p: &mut [u8; 100]) {
     std::hint::black_box(p);
 }
 
-/// The stack pointer, read from the register.
+/// The stack pointer, read from the register (not inlined: a function to
+/// pass to `on_stack`).
 #[inline(never)]
 pub fn stack_pointer() -> usize {
-    let sp: usize;
-    // SAFETY: reads the stack pointer into a register; nothing else.
-    unsafe {
-        #[cfg(target_arch = "x86_64")]
-        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack));
-        #[cfg(target_arch = "aarch64")]
-        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack));
-        #[cfg(target_arch = "riscv64")]
-        std::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack));
-    }
-    sp
+    swapctx::raw::current_stack_pointer()
 }

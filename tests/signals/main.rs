@@ -65,29 +65,6 @@ use swapctx::Stack;
 // ---------------------------------------------------------------------------
 // Helpers for every topic.
 
-/// The stack pointer itself (not a local's address: under AddressSanitizer
-/// locals may live on its fake stack, on the heap).
-#[inline(always)]
-fn stack_pointer() -> usize {
-    let sp: usize;
-    // SAFETY: reads the stack pointer into a register; nothing else.
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    // SAFETY: as above.
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    // SAFETY: as above.
-    #[cfg(target_arch = "riscv64")]
-    unsafe {
-        std::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    sp
-}
-
 /// A test: its name, its function, and why it cannot run under Valgrind
 /// (if it cannot).
 type Entry = (&'static str, fn(), Option<&'static str>);
@@ -95,7 +72,7 @@ type Entry = (&'static str, fn(), Option<&'static str>);
 fn main() {
     // The main stack: the handler accepts interrupted stack pointers from
     // 8 MiB below this one to 256 KiB above it as "the main stack".
-    let here = stack_pointer();
+    let here = swapctx::raw::current_stack_pointer();
     storm::MAIN_LO.store(here - 8 * 1024 * 1024, Relaxed);
     storm::MAIN_HI.store(here + 256 * 1024, Relaxed);
 
