@@ -120,6 +120,24 @@ macro_rules! switch_asm {
     };
 }
 
+/// The template of [`resume`]; its stores put x29 and x19 at `CO_OFF_X29`
+/// and `CO_OFF_X19` of the resumer's saved words. The layout tests
+/// (`coroutine_tests.rs`) assemble the same template between loads of
+/// known values, so a change here that the layout does not follow fails
+/// them.
+macro_rules! resume_template {
+    () => {
+        concat!(
+            "stp x29, x19, [sp, #-16]!\n", // save fp and x19 (not operands)
+            "bl {enter}\n",                // x30 = our resume address; swapctx_coroutine_enter
+            // saves sp in link, loads `this`, branches in
+            "ldp x29, x19, [sp], #16\n", // back: restore fp and x19
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use resume_template;
+
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`); returns the value the coroutine passes back.
 ///
@@ -133,10 +151,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
         switch_asm!(
-            "stp x29, x19, [sp, #-16]!",    // save fp and x19 (not operands)
-            "bl {enter}",                   // x30 = our resume address; swapctx_coroutine_enter
-                                            // saves sp in link, loads `this`, branches in
-            "ldp x29, x19, [sp], #16",      // back: restore fp and x19
+            resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("x1") slots,
             inout("x0") value => ret
@@ -144,6 +159,28 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     }
     ret
 }
+
+/// The template of [`suspend`]: saves the same words as
+/// `resume_template!`, in the same places.
+macro_rules! suspend_template {
+    () => {
+        concat!(
+            "stp x29, x19, [sp, #-16]!\n", // save fp and x19
+            "adr x9, 2f\n",                // where we resume
+            "str x9, [sp, #-16]!\n",       // push it
+            "mov x9, sp\n",
+            "str x9, [x1, #8]\n", // this = our stack pointer
+            "ldr x9, [x1]\n",
+            "mov sp, x9\n",         // load the resumer's stack pointer
+            "ldr x30, [sp], #16\n", // pop its return address
+            "ret\n",                // return into resume, matching its bl
+            "2:\n",
+            "ldp x29, x19, [sp], #16\n", // resumed: restore fp and x19
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use suspend_template;
 
 /// Switches from the running coroutine back to its resumer; returns the
 /// value of the next resume.
@@ -157,17 +194,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
-            "stp x29, x19, [sp, #-16]!",    // save fp and x19
-            "adr x9, 2f",                   // where we resume
-            "str x9, [sp, #-16]!",          // push it
-            "mov x9, sp",
-            "str x9, [x1, #8]",             // this = our stack pointer
-            "ldr x9, [x1]",
-            "mov sp, x9",                   // load the resumer's stack pointer
-            "ldr x30, [sp], #16",           // pop its return address
-            "ret",                          // return into resume, matching its bl
-            "2:",
-            "ldp x29, x19, [sp], #16",      // resumed: restore fp and x19
+            suspend_template!(),
             in("x1") slots,
             inout("x0") value => ret
         );

@@ -3,7 +3,10 @@
 //! names say, and the coroutine trampoline's CFI, which an unwinder follows
 //! from a coroutine into its resumer, gives the resumer's registers as they
 //! were saved. Swapping two `.cfi_offset` rows or changing the CFA offset
-//! of a trampoline fails `the_unwinder_sees_the_resumers_saved_registers`.
+//! of a trampoline fails `the_unwinder_sees_the_resumers_saved_registers`;
+//! swapping two saves of `resume_template!` or `suspend_template!` (with
+//! the layout left as it was) fails the `..._live_registers` tests, which
+//! run those templates with known values in the registers.
 
 use core::ffi::c_void;
 use core::ptr;
@@ -269,4 +272,320 @@ fn the_gdb_script_and_the_docs_use_the_layout() {
         docs.contains(&docs_words),
         "docs/debugging.md lacks `{docs_words}`"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The same switch templates, between loads of known values: the words a
+// switch saves, and the unwinder's view of them, against the registers'
+// live contents.
+
+/// Known values for the registers in `SAVED`, in its order, one set per
+/// side: distinct, odd, and not addresses of anything.
+const RESUMER_VALUES: [usize; 2] = [0x5a5a_1357_usize, 0x00dd_ba11_usize];
+const COROUTINE_VALUES: [usize; 2] = [0x7e57_0001_usize, 0x7e57_0003_usize];
+
+// `swapctx_test_resume_loaded(value, slots, values)` saves every
+// callee-saved register, loads `values` into the `SAVED` registers, runs
+// `resume_template!` (the very template of `resume`), and restores;
+// `swapctx_test_suspend_loaded` does the same around `suspend_template!`.
+// No unwind info: the walk stops in them.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl swapctx_test_resume_loaded",
+    ".hidden swapctx_test_resume_loaded",
+    "swapctx_test_resume_loaded:",  // (value: rdi, slots: rsi, values: rdx)
+    "push rbp",                     // save the callee-saved registers
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "sub rsp, 8",                   // keep rsp 16-byte aligned
+    "mov rbx, [rdx]",               // load the known values
+    "mov rbp, [rdx + 8]",
+    super::resume_template!(),
+    "add rsp, 8",
+    "pop r15",                      // restore the callee-saved registers
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "mov rax, rdi",                 // the value the coroutine passed back
+    "ret",
+    ".globl swapctx_test_suspend_loaded",
+    ".hidden swapctx_test_suspend_loaded",
+    "swapctx_test_suspend_loaded:", // (value: rdi, slots: rsi, values: rdx)
+    "push rbp",                     // save the callee-saved registers
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "sub rsp, 8",                   // keep rsp 16-byte aligned
+    "mov rbx, [rdx]",               // load the known values
+    "mov rbp, [rdx + 8]",
+    super::suspend_template!(),
+    "add rsp, 8",
+    "pop r15",                      // restore the callee-saved registers
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "mov rax, rdi",                 // the value of the next resume
+    "ret",
+    enter = sym super::swapctx_coroutine_enter,
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 2",
+    ".globl swapctx_test_resume_loaded",
+    ".hidden swapctx_test_resume_loaded",
+    "swapctx_test_resume_loaded:",  // (value: x0, slots: x1, values: x2)
+    "stp x29, x30, [sp, #-160]!",   // save the callee-saved registers and lr
+    "stp x19, x20, [sp, #16]",
+    "stp x21, x22, [sp, #32]",
+    "stp x23, x24, [sp, #48]",
+    "stp x25, x26, [sp, #64]",
+    "stp x27, x28, [sp, #80]",
+    "stp d8, d9, [sp, #96]",
+    "stp d10, d11, [sp, #112]",
+    "stp d12, d13, [sp, #128]",
+    "stp d14, d15, [sp, #144]",
+    "ldr x29, [x2]",                // load the known values
+    "ldr x19, [x2, #8]",
+    super::resume_template!(),
+    "ldp d14, d15, [sp, #144]",     // restore the callee-saved registers
+    "ldp d12, d13, [sp, #128]",
+    "ldp d10, d11, [sp, #112]",
+    "ldp d8, d9, [sp, #96]",
+    "ldp x27, x28, [sp, #80]",
+    "ldp x25, x26, [sp, #64]",
+    "ldp x23, x24, [sp, #48]",
+    "ldp x21, x22, [sp, #32]",
+    "ldp x19, x20, [sp, #16]",
+    "ldp x29, x30, [sp], #160",     // and lr
+    "ret",                          // x0: the value the coroutine passed back
+    ".globl swapctx_test_suspend_loaded",
+    ".hidden swapctx_test_suspend_loaded",
+    "swapctx_test_suspend_loaded:", // (value: x0, slots: x1, values: x2)
+    "stp x29, x30, [sp, #-160]!",   // save the callee-saved registers and lr
+    "stp x19, x20, [sp, #16]",
+    "stp x21, x22, [sp, #32]",
+    "stp x23, x24, [sp, #48]",
+    "stp x25, x26, [sp, #64]",
+    "stp x27, x28, [sp, #80]",
+    "stp d8, d9, [sp, #96]",
+    "stp d10, d11, [sp, #112]",
+    "stp d12, d13, [sp, #128]",
+    "stp d14, d15, [sp, #144]",
+    "ldr x29, [x2]",                // load the known values
+    "ldr x19, [x2, #8]",
+    super::suspend_template!(),
+    "ldp d14, d15, [sp, #144]",     // restore the callee-saved registers
+    "ldp d12, d13, [sp, #128]",
+    "ldp d10, d11, [sp, #112]",
+    "ldp d8, d9, [sp, #96]",
+    "ldp x27, x28, [sp, #80]",
+    "ldp x25, x26, [sp, #64]",
+    "ldp x23, x24, [sp, #48]",
+    "ldp x21, x22, [sp, #32]",
+    "ldp x19, x20, [sp, #16]",
+    "ldp x29, x30, [sp], #160",     // and lr
+    "ret",                          // x0: the value of the next resume
+    enter = sym super::swapctx_coroutine_enter,
+);
+
+/// Saves ra, s0-s11 and fs0-fs11 in a 208-byte frame (riscv64).
+#[cfg(target_arch = "riscv64")]
+macro_rules! riscv64_save_all {
+    () => {
+        concat!(
+            "addi sp, sp, -208\n",
+            "sd ra, 0(sp)\n",
+            "sd s0, 8(sp)\n",
+            "sd s1, 16(sp)\n",
+            "sd s2, 24(sp)\n",
+            "sd s3, 32(sp)\n",
+            "sd s4, 40(sp)\n",
+            "sd s5, 48(sp)\n",
+            "sd s6, 56(sp)\n",
+            "sd s7, 64(sp)\n",
+            "sd s8, 72(sp)\n",
+            "sd s9, 80(sp)\n",
+            "sd s10, 88(sp)\n",
+            "sd s11, 96(sp)\n",
+            "fsd fs0, 104(sp)\n",
+            "fsd fs1, 112(sp)\n",
+            "fsd fs2, 120(sp)\n",
+            "fsd fs3, 128(sp)\n",
+            "fsd fs4, 136(sp)\n",
+            "fsd fs5, 144(sp)\n",
+            "fsd fs6, 152(sp)\n",
+            "fsd fs7, 160(sp)\n",
+            "fsd fs8, 168(sp)\n",
+            "fsd fs9, 176(sp)\n",
+            "fsd fs10, 184(sp)\n",
+            "fsd fs11, 192(sp)\n",
+        )
+    };
+}
+/// Restores what `riscv64_save_all!` saved.
+#[cfg(target_arch = "riscv64")]
+macro_rules! riscv64_restore_all {
+    () => {
+        concat!(
+            "ld ra, 0(sp)\n",
+            "ld s0, 8(sp)\n",
+            "ld s1, 16(sp)\n",
+            "ld s2, 24(sp)\n",
+            "ld s3, 32(sp)\n",
+            "ld s4, 40(sp)\n",
+            "ld s5, 48(sp)\n",
+            "ld s6, 56(sp)\n",
+            "ld s7, 64(sp)\n",
+            "ld s8, 72(sp)\n",
+            "ld s9, 80(sp)\n",
+            "ld s10, 88(sp)\n",
+            "ld s11, 96(sp)\n",
+            "fld fs0, 104(sp)\n",
+            "fld fs1, 112(sp)\n",
+            "fld fs2, 120(sp)\n",
+            "fld fs3, 128(sp)\n",
+            "fld fs4, 136(sp)\n",
+            "fld fs5, 144(sp)\n",
+            "fld fs6, 152(sp)\n",
+            "fld fs7, 160(sp)\n",
+            "fld fs8, 168(sp)\n",
+            "fld fs9, 176(sp)\n",
+            "fld fs10, 184(sp)\n",
+            "fld fs11, 192(sp)\n",
+            "addi sp, sp, 208\n",
+        )
+    };
+}
+
+#[cfg(target_arch = "riscv64")]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 2",
+    ".globl swapctx_test_resume_loaded",
+    ".hidden swapctx_test_resume_loaded",
+    "swapctx_test_resume_loaded:",  // (value: a0, slots: a1, values: a2)
+    riscv64_save_all!(),            // save the callee-saved registers and ra
+    "ld s0, 0(a2)",                 // load the known values
+    "ld s1, 8(a2)",
+    super::resume_template!(),
+    riscv64_restore_all!(),         // restore them
+    "ret",                          // a0: the value the coroutine passed back
+    ".globl swapctx_test_suspend_loaded",
+    ".hidden swapctx_test_suspend_loaded",
+    "swapctx_test_suspend_loaded:", // (value: a0, slots: a1, values: a2)
+    riscv64_save_all!(),            // save the callee-saved registers and ra
+    "ld s0, 0(a2)",                 // load the known values
+    "ld s1, 8(a2)",
+    super::suspend_template!(),
+    riscv64_restore_all!(),         // restore them
+    "ret",                          // a0: the value of the next resume
+    enter = sym super::swapctx_coroutine_enter,
+);
+
+extern "C" {
+    fn swapctx_test_resume_loaded(
+        value: usize,
+        slots: *mut [*mut u8; 2],
+        values: *const usize,
+    ) -> usize;
+    fn swapctx_test_suspend_loaded(
+        value: usize,
+        slots: *mut [*mut u8; 2],
+        values: *const usize,
+    ) -> usize;
+}
+
+#[test]
+#[cfg_attr(
+    feature = "asan",
+    ignore = "a coroutine made by hand is not announced to AddressSanitizer"
+)]
+fn the_unwinder_sees_the_resumers_live_registers() {
+    let mut walk = Walk::default();
+    let co = Manual::new(walking_entry, (&mut walk as *mut Walk).cast());
+    walk.slots = co.slots as usize;
+    // SAFETY: the coroutine is fresh, on a live stack; it ends with `finish`.
+    unsafe { swapctx_test_resume_loaded(1, co.slots, RESUMER_VALUES.as_ptr()) };
+    let cfa = walk
+        .trampoline_cfa
+        .expect("the walk out of the coroutine never got past its trampoline");
+    assert_eq!(cfa, walk.link + CO_FRAME_SIZE, "the trampoline's CFA");
+    for (i, &(_, off, name)) in SAVED.iter().enumerate() {
+        assert_eq!(
+            walk.saved_regs[i], RESUMER_VALUES[i],
+            "the resumer's {name} was {:#x}, but the word at +{off} is not it",
+            RESUMER_VALUES[i]
+        );
+        assert_eq!(
+            walk.resumer_regs[i], RESUMER_VALUES[i],
+            "the resumer's {name} was {:#x}, but the unwinder gives another value",
+            RESUMER_VALUES[i]
+        );
+    }
+    drop(co.stack);
+}
+
+/// Suspends once with the value 7 from `suspend_template!` with the
+/// registers of `SAVED` holding `COROUTINE_VALUES`, then ends.
+extern "C" fn loaded_suspending_entry(_value: usize, data: *mut c_void) -> ! {
+    let slots = data as *mut [*mut u8; 2];
+    // SAFETY: as in `suspending_entry`.
+    unsafe {
+        let _ = swapctx_test_suspend_loaded(7, slots, COROUTINE_VALUES.as_ptr());
+        finish(slots, 0)
+    }
+}
+
+#[test]
+#[cfg_attr(
+    feature = "asan",
+    ignore = "a coroutine made by hand is not announced to AddressSanitizer"
+)]
+fn a_suspended_coroutines_words_hold_its_live_registers() {
+    let co = Manual::new(loaded_suspending_entry, ptr::null_mut());
+    // SAFETY: as in `Manual::new`; the entry's data is the slots themselves.
+    unsafe {
+        let sp = init_coroutine(
+            co.slots.cast(),
+            loaded_suspending_entry as *const () as usize,
+            co.slots as usize,
+        );
+        co.slots.write([ptr::null_mut(), sp]);
+    }
+    assert_eq!(resume_once(&co), 7);
+    // SAFETY: the coroutine is suspended: `this` is its saved sp, with
+    // CO_FRAME_SIZE saved bytes above it, inside its stack.
+    unsafe {
+        let this = (*co.slots)[1] as usize;
+        let resume_at = *((this + CO_OFF_RESUME) as *const usize);
+        let start = swapctx_test_suspend_loaded as *const () as usize;
+        assert!(
+            start < resume_at && resume_at < start + 256,
+            "the word at CO_OFF_RESUME ({resume_at:#x}) is not an address in \
+             swapctx_test_suspend_loaded ({start:#x})"
+        );
+        for (i, &(_, off, name)) in SAVED.iter().enumerate() {
+            assert_eq!(
+                *((this + off) as *const usize),
+                COROUTINE_VALUES[i],
+                "the coroutine's {name} was {:#x}, but the word at +{off} is not it",
+                COROUTINE_VALUES[i]
+            );
+        }
+    }
+    assert_eq!(resume_once(&co), 0);
+    drop(co.stack);
 }

@@ -46,7 +46,9 @@
 //!     `CO_OFF_*` names, and declares every other register clobbered, with
 //!     one clobber list for `resume` and `suspend` (a `switch_asm!` macro);
 //!     a `call`/`ret` pair (or the architecture's equivalent) so the
-//!     return-stack predictor stays paired;
+//!     return-stack predictor stays paired. Their instructions are two
+//!     macros, `resume_template!` and `suspend_template!`, which the tests
+//!     assemble too (see below);
 //!   - `trap_sp(ucontext)` and `set_trap_return(ucontext, ...)`: reading
 //!     and redirecting an interrupted context, for trap recovery;
 //!   - for the unit tests: `Regs` (every callee-saved register), a
@@ -59,7 +61,12 @@
 //! raw frame read back and every register surviving random switches;
 //! `coroutine_tests.rs`: a suspended coroutine's words read back, and the
 //! trampoline's CFI checked against the resumer's saved registers through
-//! the platform unwinder).
+//! the platform unwinder). `coroutine_tests.rs` also has, per
+//! architecture, `swapctx_test_resume_loaded` and
+//! `swapctx_test_suspend_loaded` (`global_asm!`): the two templates with
+//! known values loaded into the hand-saved registers first, so that the
+//! saved words and the unwinder's view are checked against live register
+//! contents, not only against each other.
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;

@@ -131,6 +131,28 @@ macro_rules! switch_asm {
     };
 }
 
+/// The template of [`resume`]; its stores put s0 and s1 at `CO_OFF_S0`
+/// and `CO_OFF_S1` of the resumer's saved words. The layout tests
+/// (`coroutine_tests.rs`) assemble the same template between loads of
+/// known values, so a change here that the layout does not follow fails
+/// them.
+macro_rules! resume_template {
+    () => {
+        concat!(
+            "addi sp, sp, -16\n", // room for s0 and s1
+            "sd s0, 0(sp)\n",     // save s0 (fp; not an operand)
+            "sd s1, 8(sp)\n",     // save s1 (base pointer; not an operand)
+            "call {enter}\n",     // ra = our resume address; swapctx_coroutine_enter
+            // saves it and sp in link, loads `this`, jumps in
+            "ld s0, 0(sp)\n",    // back: restore s0
+            "ld s1, 8(sp)\n",    // and s1
+            "addi sp, sp, 16\n", // pop them
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use resume_template;
+
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`); returns the value the coroutine passes back.
 ///
@@ -144,14 +166,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
         switch_asm!(
-            "addi sp, sp, -16",             // room for s0 and s1
-            "sd s0, 0(sp)",                 // save s0 (fp; not an operand)
-            "sd s1, 8(sp)",                 // save s1 (base pointer; not an operand)
-            "call {enter}",                 // ra = our resume address; swapctx_coroutine_enter
-                                            // saves it and sp in link, loads `this`, jumps in
-            "ld s0, 0(sp)",                 // back: restore s0
-            "ld s1, 8(sp)",                 // and s1
-            "addi sp, sp, 16",              // pop them
+            resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("a1") slots,
             inout("a0") value => ret
@@ -159,6 +174,32 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     }
     ret
 }
+
+/// The template of [`suspend`]: saves the same words as
+/// `resume_template!`, in the same places.
+macro_rules! suspend_template {
+    () => {
+        concat!(
+            "addi sp, sp, -16\n", // room for s0 and s1
+            "sd s0, 0(sp)\n",     // save s0
+            "sd s1, 8(sp)\n",     // save s1
+            "lla t1, 2f\n",       // where we resume
+            "addi sp, sp, -16\n", // room for it (16: sp stays aligned)
+            "sd t1, 0(sp)\n",     // save it
+            "sd sp, 8(a1)\n",     // this = our stack pointer
+            "ld sp, 0(a1)\n",     // load the resumer's stack pointer
+            "ld ra, 0(sp)\n",     // restore its return address
+            "addi sp, sp, 16\n",  // and pop it
+            "ret\n",              // return into resume, matching its call
+            "2:\n",
+            "ld s0, 0(sp)\n",    // resumed: restore s0
+            "ld s1, 8(sp)\n",    // and s1
+            "addi sp, sp, 16\n", // pop them
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use suspend_template;
 
 /// Switches from the running coroutine back to its resumer; returns the
 /// value of the next resume.
@@ -172,21 +213,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
-            "addi sp, sp, -16",             // room for s0 and s1
-            "sd s0, 0(sp)",                 // save s0
-            "sd s1, 8(sp)",                 // save s1
-            "lla t1, 2f",                   // where we resume
-            "addi sp, sp, -16",             // room for it (16: sp stays aligned)
-            "sd t1, 0(sp)",                 // save it
-            "sd sp, 8(a1)",                 // this = our stack pointer
-            "ld sp, 0(a1)",                 // load the resumer's stack pointer
-            "ld ra, 0(sp)",                 // restore its return address
-            "addi sp, sp, 16",              // and pop it
-            "ret",                          // return into resume, matching its call
-            "2:",
-            "ld s0, 0(sp)",                 // resumed: restore s0
-            "ld s1, 8(sp)",                 // and s1
-            "addi sp, sp, 16",              // pop them
+            suspend_template!(),
             in("a1") slots,
             inout("a0") value => ret
         );

@@ -143,6 +143,49 @@ macro_rules! switch_asm {
     };
 }
 
+/// The template of [`resume`]: rsi = the slots, rdi = the value, `{enter}`
+/// = `swapctx_coroutine_enter`. Its pushes put rbx at `CO_OFF_RBX` and rbp
+/// at `CO_OFF_RBP` of the resumer's saved words, and the `call` the resume
+/// address at `CO_OFF_RESUME`; the layout tests (`coroutine_tests.rs`)
+/// assemble the same template between loads of known values, so a change
+/// of order here that the layout does not follow fails them.
+macro_rules! resume_template {
+    () => {
+        concat!(
+            "push rbp\n",     // save rbp (LLVM may not let us clobber it)
+            "push rbx\n",     // save rbx (reserved by LLVM)
+            "call {enter}\n", // push our resume address; swapctx_coroutine_enter
+            // saves rsp in link, loads `this`, jumps in
+            "pop rbx\n", // back: restore rbx
+            "pop rbp\n", // and rbp
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use resume_template;
+
+/// The template of [`suspend`]: rsi = the slots (`link` at +0, `this` at
+/// +8: `SLOT_LINK`, `SLOT_THIS`), rdi = the value. Saves the same words as
+/// `resume_template!`, in the same places.
+macro_rules! suspend_template {
+    () => {
+        concat!(
+            "push rbp\n",            // save rbp
+            "push rbx\n",            // save rbx
+            "lea rax, [rip + 2f]\n", // where we resume
+            "push rax\n",            // save it
+            "mov [rsi + 8], rsp\n",  // this = our stack pointer
+            "mov rsp, [rsi]\n",      // load the resumer's stack pointer
+            "ret\n",                 // return into resume, matching its call
+            "2:\n",
+            "pop rbx\n", // resumed: restore rbx
+            "pop rbp\n", // and rbp
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use suspend_template;
+
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
 /// `this`, and returns the value the coroutine passes back.
@@ -158,12 +201,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // register clobbered (the coroutine runs arbitrary code meanwhile).
     unsafe {
         switch_asm!(
-            "push rbp",                 // save rbp (LLVM may not let us clobber it)
-            "push rbx",                 // save rbx (reserved by LLVM)
-            "call {enter}",             // push our resume address; swapctx_coroutine_enter
-                                        // saves rsp in link, loads `this`, jumps in
-            "pop rbx",                  // back: restore rbx
-            "pop rbp",                  // and rbp
+            resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("rsi") slots,
             inout("rdi") value => ret
@@ -185,16 +223,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
-            "push rbp",                 // save rbp
-            "push rbx",                 // save rbx
-            "lea rax, [rip + 2f]",      // where we resume
-            "push rax",                 // save it
-            "mov [rsi + 8], rsp",       // this = our stack pointer
-            "mov rsp, [rsi]",           // load the resumer's stack pointer
-            "ret",                      // return into resume, matching its call
-            "2:",
-            "pop rbx",                  // resumed: restore rbx
-            "pop rbp",                  // and rbp
+            suspend_template!(),
             in("rsi") slots,
             inout("rdi") value => ret
         );
