@@ -191,25 +191,28 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
-// Without `std` the coroutine layer is gone, and with it every use of the
-// arch modules' coroutine switch (`init_coroutine`, `resume`, ...) and
-// its re-export.
-#[cfg_attr(not(feature = "std"), allow(dead_code, unused_imports))]
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+// Without `std`, `on_stack` and traps are gone, and with them the uses of
+// their assembly entry points.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod arch;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", feature = "capi"))]
 mod capi;
 #[cfg(all(doctest, feature = "std"))]
 mod compile_fail;
-#[cfg(feature = "std")]
 pub mod coroutine;
 mod error;
+pub mod memory;
 #[cfg(feature = "std")]
 mod overflow;
 #[path = "context.rs"]
 pub mod raw;
 #[cfg(feature = "std")]
 mod stack;
-#[cfg(feature = "std")]
+// Without `std` there are no mapped stacks to tell Valgrind about.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod tools;
 
 /// Runs before every registration of a guard region in the stacks' guard
@@ -223,11 +226,10 @@ fn before_guard_registered() {
 }
 
 #[cfg(feature = "std")]
-pub use coroutine::{
-    on_stack, scope, Coroutine, CoroutineResult, Generator, Scope, ScopedCoroutine,
-    ScopedGenerator, Yielder,
-};
+pub use coroutine::{on_stack, scope, Scope, ScopedCoroutine, ScopedGenerator};
+pub use coroutine::{Coroutine, CoroutineResult, Generator, Yielder};
 pub use error::{Error, Result};
+pub use memory::{StackArea, StackBuf, StackMemory};
 #[cfg(feature = "std")]
 pub use stack::{GuardKind, Release, Stack, StackPool, StackPoolBuilder};
 

@@ -105,6 +105,9 @@ fn c_to_rust(c: &str) -> String {
         "swapctx_stack" => "Stack",
         "swapctx_context" => "Context",
         "swapctx_entry_fn" => "Option<CEntryFn>",
+        "swapctx_coro" => "Coro",
+        "swapctx_coro_fn" => "Option<CoroFn>",
+        "swapctx_pool" => "StackPool",
         other => panic!("tests/capi.rs does not know the C type `{other}`: add it"),
     }
     .to_string();
@@ -186,7 +189,8 @@ fn rust_functions(src: &str) -> Vec<Func> {
 #[test]
 fn every_header_function_is_defined_in_rust_with_the_same_signature() {
     let header = header_functions(&read("include/swapctx.h"));
-    let rust = rust_functions(&read("src/capi.rs"));
+    let mut rust = rust_functions(&read("src/capi.rs"));
+    rust.extend(rust_functions(&read("src/capi/coro.rs")));
     assert!(
         header.len() >= 7,
         "parsed too few declarations: {header:#?}"
