@@ -117,9 +117,10 @@ pub unsafe trait StackMemory {
 pub struct StackBuf {
     bottom: *mut u8,
     top: *mut u8,
-    /// With `alloc`: true if `[bottom, top)` is a `Box<[u8]>` to free.
+    /// With `alloc`: the `Box<[u8]>` to free (start, length), or a null
+    /// start for memory that is not ours to free.
     #[cfg(feature = "alloc")]
-    boxed: bool,
+    boxed: (*mut u8, usize),
 }
 
 // SAFETY: a StackBuf owns its memory exclusively (its constructors' rule);
@@ -142,11 +143,13 @@ impl StackBuf {
     /// The alignment of the memory's start and of its size: 16 bytes.
     pub const ALIGN: usize = 16;
 
-    /// The smallest memory a `StackBuf` accepts: 1 KiB. Enough for a
-    /// coroutine that does little (the canary, the coroutine's slots, its
-    /// first frames and a small closure); what the code run on it needs
-    /// beyond that is the embedder's to size.
-    pub const MIN_SIZE: usize = 1024;
+    /// The smallest memory a `StackBuf` accepts: 2 KiB. Enough for a
+    /// coroutine that does little, in every profile (the canary, the
+    /// coroutine's slots, its entry's frames, which in an unoptimised
+    /// `std` build include `catch_unwind`'s, and a small closure:
+    /// `tests/embedder_stacks.rs` runs one on exactly this much). What the
+    /// code run on it needs beyond that is the embedder's to size.
+    pub const MIN_SIZE: usize = 2048;
 
     /// Checks the rules (see [Sizes and alignment](self#sizes-and-alignment)).
     fn check(bottom: *mut u8, size: usize) -> Result<()> {
@@ -195,7 +198,7 @@ impl StackBuf {
             bottom,
             top: bottom.wrapping_add(len),
             #[cfg(feature = "alloc")]
-            boxed: false,
+            boxed: (core::ptr::null_mut(), 0),
         })
     }
 
@@ -226,8 +229,14 @@ impl StackBuf {
 
     /// A stack on a boxed buffer, freed when the `StackBuf` is dropped.
     ///
+    /// A `Box<[u8]>` has no alignment to speak of, so the stack is the
+    /// largest part of it that keeps the rules: its start rounded up and
+    /// its end rounded down to [`StackBuf::ALIGN`] (at most 15 bytes lost
+    /// at each end).
+    ///
     /// # Errors
-    /// As [`from_raw_parts`](StackBuf::from_raw_parts); the box is freed.
+    /// [`Error::StackTooSmall`] if what is left is below
+    /// [`StackBuf::MIN_SIZE`] (the box is freed).
     ///
     /// # Safety
     /// The code run on it fits in the buffer (the canary catches most
@@ -237,34 +246,35 @@ impl StackBuf {
     /// ```
     /// use swapctx::{Coroutine, CoroutineResult, StackBuf};
     ///
-    /// let memory = vec![0u128; 4096].into_boxed_slice(); // 64 KiB, 16-byte aligned
-    /// // SAFETY: a u128 slice is 16-byte aligned; the closure needs little.
-    /// let bytes = unsafe {
-    ///     let len = memory.len() * 16;
-    ///     Box::from_raw(core::ptr::slice_from_raw_parts_mut(Box::into_raw(memory).cast::<u8>(), len))
-    /// };
-    /// let stack = unsafe { StackBuf::from_box(bytes) }?;
-    /// let mut co = Coroutine::<(), (), u32>::with_stack(stack, |_, ()| 42);
+    /// // SAFETY: the closure needs far less than 64 KiB.
+    /// let stack = unsafe { StackBuf::from_box(vec![0u8; 64 * 1024].into_boxed_slice()) }?;
+    /// let mut co = Coroutine::<(), (), u32, StackBuf>::with_stack(stack, |_, ()| 42);
     /// assert_eq!(co.resume(()), CoroutineResult::Return(42));
     /// # Ok::<(), swapctx::Error>(())
     /// ```
     #[cfg(feature = "alloc")]
     pub unsafe fn from_box(buf: alloc::boxed::Box<[u8]>) -> Result<StackBuf> {
         let len = buf.len();
-        let bottom = alloc::boxed::Box::into_raw(buf).cast::<u8>();
-        // SAFETY: the box is ours now, until Drop frees it.
-        let mut stack = match unsafe { Self::from_raw_parts(bottom, len) } {
-            Ok(stack) => stack,
+        let start = alloc::boxed::Box::into_raw(buf).cast::<u8>();
+        let end = start as usize + len;
+        let bottom = (start as usize).next_multiple_of(Self::ALIGN).min(end);
+        let top = end & !(Self::ALIGN - 1);
+        let size = top.saturating_sub(bottom);
+        // SAFETY: the box is ours now, until Drop frees it; the range is
+        // inside it and aligned.
+        match unsafe { Self::from_raw_parts(start.wrapping_add(bottom - start as usize), size) } {
+            Ok(mut stack) => {
+                stack.boxed = (start, len);
+                Ok(stack)
+            }
             Err(e) => {
                 // SAFETY: the pointer came from Box::into_raw just above.
                 drop(unsafe {
-                    alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(bottom, len))
+                    alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(start, len))
                 });
-                return Err(e);
+                Err(e)
             }
-        };
-        stack.boxed = true;
-        Ok(stack)
+        }
     }
 }
 
@@ -324,13 +334,13 @@ unsafe impl StackMemory for crate::Stack {
 impl Drop for StackBuf {
     fn drop(&mut self) {
         #[cfg(feature = "alloc")]
-        if self.boxed {
-            // SAFETY: `from_box` made this range from Box::into_raw; it is
+        if !self.boxed.0.is_null() {
+            // SAFETY: `from_box` got this box from Box::into_raw; it is
             // freed once, here.
             drop(unsafe {
                 alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(
-                    self.bottom,
-                    self.size(),
+                    self.boxed.0,
+                    self.boxed.1,
                 ))
             });
         }
@@ -456,7 +466,7 @@ mod tests {
                 StackBuf::from_raw_parts(p, 512).unwrap_err(),
                 Error::StackTooSmall {
                     size: 512,
-                    min: 1024
+                    min: 2048
                 }
             );
             let ok = StackBuf::from_raw_parts(p, 2048).unwrap();

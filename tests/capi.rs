@@ -500,3 +500,84 @@ fn the_c_demo_builds_links_and_prints_the_seeded_exchange() {
     cmd.env("LD_LIBRARY_PATH", &profile_dir);
     check_demo_output(cmd);
 }
+
+/// Builds capi/ (the C API as a no_std static library, `panic = "abort"`)
+/// into this test's target dir, and returns the library's path.
+#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+fn build_nostd_c_library() -> PathBuf {
+    let (target_root, _, _) = target_dirs();
+    let target_dir = target_root.join("capi-nostd");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(manifest_dir())
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(manifest_dir().join("capi/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags (coverage, sanitizers) are not the C
+        // library's business.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("run cargo build for capi/");
+    assert!(
+        status.success(),
+        "cargo build --manifest-path capi/Cargo.toml failed"
+    );
+    let lib = target_dir.join("release/libswapctx_nostd.a");
+    assert!(lib.exists(), "{} was not built", lib.display());
+    lib
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+#[test]
+fn the_c_coroutine_demo_links_no_rust_std_and_checks_its_error_codes() {
+    let lib = build_nostd_c_library();
+    let out_dir = lib.parent().unwrap().join("capi-test");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join("producer_consumer_coro");
+    // The plain `cc` line of the example's comment: the library and libc.
+    let status = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(manifest_dir().join("include"))
+        .arg(manifest_dir().join("examples/c/producer_consumer_coro.c"))
+        .arg(&lib)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the system C compiler `cc`");
+    assert!(status.success(), "cc failed to build the coroutine demo");
+
+    let out = Command::new(&exe)
+        .output()
+        .expect("run the C coroutine demo");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let numbers = expected_numbers();
+    assert_eq!(lines.len(), 2 * numbers.len() + 2, "{stdout}");
+    for (i, n) in numbers.iter().enumerate() {
+        assert_eq!(lines[2 * i], format!("# producer: sending data {n}"));
+        assert_eq!(lines[2 * i + 1], format!("# consumer: receiving data {n}"));
+    }
+    assert_eq!(
+        lines[2 * numbers.len()],
+        "# producer: done, the consumer received 10 items"
+    );
+    assert_eq!(
+        lines[2 * numbers.len() + 1],
+        "# errors: 7 of 7 checks passed"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Nothing of Rust's std in the program.
+    let nm = Command::new("nm").arg(&exe).output().expect("run nm");
+    let symbols = String::from_utf8_lossy(&nm.stdout);
+    assert!(symbols.contains("swapctx_coro_resume"), "not linked?");
+    assert!(!symbols.contains("_ZN3std"), "the demo links Rust's std");
+}
