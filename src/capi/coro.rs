@@ -396,3 +396,232 @@ pub unsafe extern "C" fn swapctx_coro_destroy(co: *mut Coro) -> c_int {
     }
     Status::Ok as c_int
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::StackPool;
+
+    fn code(s: Status) -> c_int {
+        s as c_int
+    }
+
+    /// Yields its argument + 1 forever (as pointer-sized numbers).
+    unsafe extern "C" fn counter(co: *mut Coro, arg: *mut c_void) -> *mut c_void {
+        let mut n = arg as usize;
+        loop {
+            let mut next = ptr::null_mut();
+            // SAFETY: `co` is the running coroutine, on its own stack.
+            let rc = unsafe { swapctx_coro_yield(co, (n + 1) as *mut c_void, &mut next) };
+            assert_eq!(rc, 0);
+            if next.is_null() {
+                return (n * 100) as *mut c_void;
+            }
+            n = next as usize;
+        }
+    }
+
+    /// 16 KiB of aligned memory.
+    fn memory() -> Vec<u128> {
+        vec![0u128; 1024]
+    }
+
+    #[test]
+    fn resume_and_yield_pass_values_and_status_follows() {
+        let mut mem = memory();
+        let mut co = ptr::null_mut();
+        // SAFETY: `mem` outlives the coroutine, destroyed below.
+        unsafe {
+            let rc = swapctx_coro_new(
+                mem.as_mut_ptr().cast(),
+                16384,
+                Some(counter),
+                7 as _,
+                &mut co,
+            );
+            assert_eq!(rc, 0);
+            assert_eq!(swapctx_coro_status(co), CORO_SUSPENDED);
+            assert_eq!(swapctx_coro_data(co) as usize, 7);
+            let mut out = ptr::null_mut();
+            assert_eq!(swapctx_coro_resume(co, 1 as _, &mut out), 0);
+            assert_eq!(out as usize, 2);
+            assert_eq!(swapctx_coro_resume(co, 41 as _, &mut out), 0);
+            assert_eq!(out as usize, 42);
+            assert_eq!(swapctx_coro_status(co), CORO_SUSPENDED);
+            // NULL ends it: it returns n * 100.
+            assert_eq!(swapctx_coro_resume(co, ptr::null_mut(), &mut out), 0);
+            assert_eq!(out as usize, 4100);
+            assert_eq!(swapctx_coro_status(co), CORO_DONE);
+            // Resume after done: an error code, nothing runs.
+            assert_eq!(
+                swapctx_coro_resume(co, 1 as _, &mut out),
+                code(Status::CoroDone)
+            );
+            assert_eq!(swapctx_coro_destroy(co), 0);
+        }
+    }
+
+    #[test]
+    fn bad_arguments_get_codes() {
+        let mut mem = memory();
+        let p = mem.as_mut_ptr().cast::<c_void>();
+        let mut co = 1 as *mut Coro;
+        // SAFETY: every call is refused before the memory is used.
+        unsafe {
+            let f = Some(counter as CoroFn);
+            let null = ptr::null_mut();
+            assert_eq!(
+                swapctx_coro_new(p, 16384, f, null, ptr::null_mut()),
+                code(Status::Null)
+            );
+            assert_eq!(
+                swapctx_coro_new(null, 16384, f, null, &mut co),
+                code(Status::Null)
+            );
+            assert!(co.is_null());
+            assert_eq!(
+                swapctx_coro_new(p, 16384, None, null, &mut co),
+                code(Status::Null)
+            );
+            let small = swapctx_coro_new(p, 1024, f, null, &mut co);
+            assert_eq!(small, code(Status::StackTooSmall));
+            let misaligned = swapctx_coro_new(p.cast::<u8>().add(4).cast(), 4096, f, null, &mut co);
+            assert_eq!(misaligned, code(Status::StackMisaligned));
+            assert_eq!(
+                swapctx_coro_new(p, 4100, f, null, &mut co),
+                code(Status::StackMisaligned)
+            );
+            assert!(co.is_null());
+            assert_eq!(
+                swapctx_coro_resume(ptr::null_mut(), null, null.cast()),
+                code(Status::Null)
+            );
+            assert_eq!(
+                swapctx_coro_yield(ptr::null_mut(), null, null.cast()),
+                code(Status::Null)
+            );
+            assert_eq!(swapctx_coro_status(ptr::null()), code(Status::Null));
+            assert!(swapctx_coro_data(ptr::null()).is_null());
+            assert_eq!(swapctx_coro_destroy(ptr::null_mut()), code(Status::Null));
+            assert_eq!(
+                swapctx_coro_new_on_stack(null.cast(), f, null, &mut co),
+                code(Status::Null)
+            );
+            assert_eq!(
+                swapctx_coro_new_from_pool(null.cast(), f, null, &mut co),
+                code(Status::Null)
+            );
+        }
+    }
+
+    /// Tries what a running coroutine may not do to itself, and reports
+    /// the codes it got.
+    unsafe extern "C" fn misbehave(co: *mut Coro, _arg: *mut c_void) -> *mut c_void {
+        // SAFETY: `co` is the running coroutine.
+        unsafe {
+            let resume = swapctx_coro_resume(co, ptr::null_mut(), ptr::null_mut());
+            let destroy = swapctx_coro_destroy(co);
+            let status = swapctx_coro_status(co);
+            (resume * 10000 + destroy * 100 + status) as usize as *mut c_void
+        }
+    }
+
+    #[test]
+    fn a_running_coroutine_cannot_be_resumed_or_destroyed() {
+        let mut mem = memory();
+        let mut co = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe {
+            let p = mem.as_mut_ptr().cast();
+            assert_eq!(
+                swapctx_coro_new(p, 16384, Some(misbehave), ptr::null_mut(), &mut co),
+                0
+            );
+            let mut out = ptr::null_mut();
+            assert_eq!(swapctx_coro_resume(co, ptr::null_mut(), &mut out), 0);
+            let running = code(Status::CoroRunning) as usize;
+            assert_eq!(
+                out as usize,
+                running * 10000 + running * 100 + CORO_RUNNING as usize
+            );
+            assert_eq!(swapctx_coro_destroy(co), 0);
+        }
+    }
+
+    #[test]
+    fn yield_from_outside_the_coroutine_is_refused() {
+        let mut mem = memory();
+        let mut co = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe {
+            let p = mem.as_mut_ptr().cast();
+            assert_eq!(
+                swapctx_coro_new(p, 16384, Some(counter), ptr::null_mut(), &mut co),
+                0
+            );
+            // Fresh, and then suspended: neither is running.
+            let refused = code(Status::CoroNotRunning);
+            assert_eq!(
+                swapctx_coro_yield(co, ptr::null_mut(), ptr::null_mut()),
+                refused
+            );
+            assert_eq!(swapctx_coro_resume(co, 1 as _, ptr::null_mut()), 0);
+            assert_eq!(
+                swapctx_coro_yield(co, ptr::null_mut(), ptr::null_mut()),
+                refused
+            );
+            assert_eq!(swapctx_coro_status(co), CORO_SUSPENDED);
+            assert_eq!(swapctx_coro_destroy(co), 0);
+        }
+    }
+
+    #[test]
+    fn destroy_while_suspended_gives_the_memory_back_at_once() {
+        let mut mem = memory();
+        let p = mem.as_mut_ptr().cast::<c_void>();
+        // SAFETY: as above; the same memory is used again after destroy.
+        unsafe {
+            for round in 0..3usize {
+                let mut co = ptr::null_mut();
+                assert_eq!(
+                    swapctx_coro_new(p, 16384, Some(counter), ptr::null_mut(), &mut co),
+                    0
+                );
+                let mut out = ptr::null_mut();
+                assert_eq!(swapctx_coro_resume(co, round as _, &mut out), 0);
+                assert_eq!(out as usize, round + 1);
+                assert_eq!(swapctx_coro_destroy(co), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn coroutines_on_a_guarded_stack_and_from_a_pool() {
+        // SAFETY: the stack and the pool outlive their coroutines.
+        unsafe {
+            let mut stack = ptr::null_mut();
+            assert_eq!(super::super::swapctx_stack_new(64 * 1024, &mut stack), 0);
+            let mut co = ptr::null_mut();
+            let rc = swapctx_coro_new_on_stack(stack, Some(counter), ptr::null_mut(), &mut co);
+            assert_eq!(rc, 0);
+            let mut out = ptr::null_mut();
+            assert_eq!(swapctx_coro_resume(co, 5 as _, &mut out), 0);
+            assert_eq!(out as usize, 6);
+            assert_eq!(swapctx_coro_destroy(co), 0);
+            super::super::swapctx_stack_free(stack);
+
+            let mut pool: *mut StackPool = ptr::null_mut();
+            assert_eq!(super::super::swapctx_pool_new(64 * 1024, 4, &mut pool), 0);
+            for i in 0..10usize {
+                let rc = swapctx_coro_new_from_pool(pool, Some(counter), ptr::null_mut(), &mut co);
+                assert_eq!(rc, 0);
+                assert_eq!(swapctx_coro_resume(co, i as _, &mut out), 0);
+                assert_eq!(out as usize, i + 1);
+                // Destroyed while suspended: the stack goes back.
+                assert_eq!(swapctx_coro_destroy(co), 0);
+                assert_eq!((*pool).idle(), 1);
+            }
+            super::super::swapctx_pool_free(pool);
+        }
+    }
+}
