@@ -91,7 +91,8 @@
 //!   there therefore *poisons* its mutex, as a thread that panics while
 //!   holding it does: the coroutine was stopped half-way through whatever
 //!   the lock protects.
-//! - **`panic = "abort"`** (and `no_std`): there is no unwinding. Dropping
+//! - **`panic = "abort"`** (and `no_std`, see [Without
+//!   `std`](#without-std)): there is no unwinding. Dropping
 //!   a suspended [`Coroutine`] then leaks its stack and what is on it (the
 //!   memory stays mapped and is never reused, so `Pin`'s guarantee and
 //!   threads started inside stay sound); [`abandoned_stacks`] counts them.
@@ -127,6 +128,42 @@
 //! - **Traps.** A coroutine stopped by a fault ([`trap`]) is done, and its
 //!   frames were not unwound: its stack is leaked, never reused, unless the
 //!   embedder vouches for what is left on it (an `unsafe` call).
+//!
+//! # Without `std`
+//!
+//! Built with `default-features = false`, the same [`Coroutine`],
+//! [`Generator`] and [`Yielder`] run on stacks the embedder brings
+//! ([`StackBuf`](crate::StackBuf): a `static` buffer, a region of its own
+//! memory, a `Box<[u8]>` with `alloc`), given to `with_stack`. What `std`
+//! provides, and what takes its place:
+//!
+//! - **Unwinding** (`catch_unwind`): there is none. A panic in a coroutine
+//!   goes to the embedder's `#[panic_handler]`, which does not return
+//!   (`no_std` targets abort on panic; in a program that unwinds anyway,
+//!   the unwind stops at the coroutine's `extern "C"` entry, which aborts).
+//!   Dropping a suspended coroutine therefore follows the rule for
+//!   `panic = "abort"`: its stack is leaked, never reused, and counted by
+//!   [`abandoned_stacks`]; [`Coroutine::try_into_stack`] gives `None` for
+//!   it. A fresh coroutine's closure is dropped as with `std`.
+//! - **`thread::panicking`**, which `suspend` checks with `std`: with no
+//!   unwinding, no destructor runs during an unwind, so there is nothing
+//!   to check. (In a hosted program that links this build into code that
+//!   does unwind, a destructor that suspends during a panic on the
+//!   coroutine's stack would hand that state to the resumer, as before the
+//!   check existed; resuming it again aborts at the entry.)
+//! - **Messages** (`eprintln!` and `abort`): a fatal error goes to the
+//!   panic handler with the same text, which does not return.
+//! - **The overflow handler** (a guard page and `SIGSEGV`): without a
+//!   guard page, a canary at the bottom of each stack, checked at every
+//!   switch back to the resumer (see [`crate::memory`]).
+//! - **Thread-locals**: none are used; a coroutine's handles are `!Send`
+//!   all the same.
+//!
+//! [`scope`] stays `std`-only: its soundness rests on finishing every
+//! coroutine it owns before it returns, which for a suspended one means
+//! unwinding its stack; without unwinding, a scope could only abort the
+//! program. [`on_stack`] and [`trap`] need `std` too (mapped stacks,
+//! signals).
 //!
 //! # Nested coroutines
 //!
@@ -951,7 +988,7 @@ fn closure_too_big(closure: usize, stack: usize) -> ! {
 /// ```
 ///
 /// # Other stacks
-/// `S` is the stack memory ([`StackMemory`]): a [`Stack`](crate::Stack)
+/// `S` is the stack memory ([`StackMemory`]): a [`crate::Stack`]
 /// unless the type says otherwise, or the embedder's memory
 /// ([`StackBuf`](crate::StackBuf)), given to
 /// [`with_stack`](Coroutine::with_stack).
@@ -999,7 +1036,7 @@ impl<I: 'static, Y, R> Coroutine<I, Y, R> {
 }
 
 impl<I: 'static, Y, R, S: StackMemory> Coroutine<I, Y, R, S> {
-    /// Makes a coroutine on `stack`: a [`Stack`](crate::Stack) (its own
+    /// Makes a coroutine on `stack`: a [`crate::Stack`] (its own
     /// or a pool's), or any other [`StackMemory`], such as the embedder's
     /// memory ([`StackBuf`](crate::StackBuf)).
     ///
