@@ -110,9 +110,10 @@ pub unsafe trait StackMemory {
 ///
 /// static mut AREA: StackArea<8192> = StackArea::new();
 /// // SAFETY: AREA is used here only, once; what runs on it fits 8 KiB.
-/// let stack = unsafe { StackBuf::from_static(&mut *core::ptr::addr_of_mut!(AREA)) };
+/// let stack = unsafe { StackBuf::from_static(&mut (*core::ptr::addr_of_mut!(AREA)).0) }?;
 /// assert_eq!(stack.size(), 8192);
 /// assert!(!stack.is_guarded());
+/// # Ok::<(), swapctx::Error>(())
 /// ```
 pub struct StackBuf {
     bottom: *mut u8,
