@@ -462,6 +462,31 @@ mod tests {
     }
 
     #[test]
+    fn the_smallest_memory_runs_a_coroutine() {
+        let mut mem = memory();
+        let mut co = ptr::null_mut();
+        // SAFETY: `mem` outlives the coroutine; `counter` needs little.
+        unsafe {
+            let p = mem.as_mut_ptr().cast();
+            let rc = swapctx_coro_new(
+                p,
+                StackBuf::MIN_SIZE,
+                Some(counter),
+                ptr::null_mut(),
+                &mut co,
+            );
+            assert_eq!(rc, 0);
+            let mut out = ptr::null_mut();
+            assert_eq!(swapctx_coro_resume(co, 3 as _, &mut out), 0);
+            assert_eq!(out as usize, 4);
+            assert_eq!(swapctx_coro_resume(co, ptr::null_mut(), &mut out), 0);
+            assert_eq!(out as usize, 300);
+            assert_eq!(swapctx_coro_status(co), CORO_DONE);
+            assert_eq!(swapctx_coro_destroy(co), 0);
+        }
+    }
+
+    #[test]
     fn bad_arguments_get_codes() {
         let mut mem = memory();
         let p = mem.as_mut_ptr().cast::<c_void>();
