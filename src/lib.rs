@@ -257,10 +257,14 @@ pub(crate) fn fatal(msg: core::fmt::Arguments<'_>) -> ! {
 
 /// Without `std` there is no stderr and no `abort`: the message goes to the
 /// embedder's `#[panic_handler]`, the one place a `no_std` program reports
-/// from, and the handler never returns (it is `-> !`). The one caller
-/// without `std`, the trampoline's `entry_returned`, is an `extern "C"`
-/// function, which cannot unwind either. An endless loop would hang
-/// silently, and `core` has no stable abort.
+/// from, and the handler never returns (it is `-> !`). `no_std` targets
+/// abort on panic. In a hosted program that links the `no_std` build and
+/// unwinds, the callers behave as follows: the trampoline's `entry_returned`
+/// is an `extern "C"` function, which cannot unwind (the process aborts);
+/// a canary found overwritten (`memory::canary_overwritten`, from
+/// `resume`) unwinds the resumer, and the coroutine it drops on the way is
+/// abandoned, its stack leaked. An endless loop would hang silently, and
+/// `core` has no stable abort.
 #[cfg(not(feature = "std"))]
 #[cold]
 pub(crate) fn fatal(msg: core::fmt::Arguments<'_>) -> ! {
