@@ -28,6 +28,12 @@ expect_coro_demo() {
 }
 expect_coro_demo "$out/producer_consumer_coro"
 
+# The round-trip program of BENCHMARKS.md builds and runs.
+cc -O2 -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude \
+    examples/c/coro_round_trip.c "$lib" -o "$out/coro_round_trip"
+[ "$("$out/coro_round_trip" 1000)" = "1000 round trips, sum 500500" ] \
+    || { echo "coro_round_trip: unexpected output"; exit 1; }
+
 # No Rust std inside: no symbol from it, and nothing but libc needed.
 if nm "$out/producer_consumer_coro" | grep -q '_ZN3std'; then
     echo "the example links Rust's std"
