@@ -1149,12 +1149,11 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-impl<I, Y, R, S: StackMemory> core::fmt::Debug for Coroutine<I, Y, R, S> {
+impl<I, Y, R, S: StackMemory + core::fmt::Debug> core::fmt::Debug for Coroutine<I, Y, R, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Coroutine")
             .field("state", &self.inner.state)
-            .field("bottom", &self.inner.stack().bottom())
-            .field("top", &self.inner.stack().top())
+            .field("stack", self.inner.stack())
             .finish()
     }
 }
@@ -1257,7 +1256,7 @@ impl<T, S: StackMemory> Iterator for Generator<T, S> {
 
 impl<T, S: StackMemory> core::iter::FusedIterator for Generator<T, S> {}
 
-impl<T, S: StackMemory> core::fmt::Debug for Generator<T, S> {
+impl<T, S: StackMemory + core::fmt::Debug> core::fmt::Debug for Generator<T, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Generator").field("co", &self.co).finish()
     }
