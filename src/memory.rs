@@ -122,6 +122,9 @@ pub struct StackBuf {
     /// start for memory that is not ours to free.
     #[cfg(feature = "alloc")]
     boxed: (*mut u8, usize),
+    /// What Valgrind was told about this stack (nothing, and no bytes,
+    /// without the `valgrind` feature).
+    tools: crate::tools::StackId,
 }
 
 // SAFETY: a StackBuf owns its memory exclusively (its constructors' rule);
@@ -198,6 +201,7 @@ impl StackBuf {
         Ok(StackBuf {
             bottom,
             top: bottom.wrapping_add(len),
+            tools: crate::tools::stack_mapped(bottom as usize, bottom as usize + len),
             #[cfg(feature = "alloc")]
             boxed: (core::ptr::null_mut(), 0),
         })
@@ -334,6 +338,7 @@ unsafe impl StackMemory for crate::Stack {
 
 impl Drop for StackBuf {
     fn drop(&mut self) {
+        crate::tools::stack_unmapped(self.tools);
         #[cfg(feature = "alloc")]
         if !self.boxed.0.is_null() {
             // SAFETY: `from_box` got this box from Box::into_raw; it is

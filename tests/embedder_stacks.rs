@@ -8,9 +8,8 @@
 //! cargo test -p swapctx --no-default-features --features alloc --test embedder_stacks
 //! ```
 //!
-//! Not with the `valgrind` feature: nothing tells Valgrind about these
-//! stacks (that is what `Stack` does).
-#![cfg(not(feature = "valgrind"))]
+//! Also under Valgrind (the `valgrind` feature): a `StackBuf` registers its
+//! memory as a stack, as `Stack` does.
 
 use core::cell::Cell;
 use core::ptr::addr_of_mut;
