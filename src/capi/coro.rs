@@ -462,6 +462,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        feature = "asan",
+        ignore = "AddressSanitizer's frames and its no-return hook need more than the minimum"
+    )]
     fn the_smallest_memory_runs_a_coroutine() {
         let mut mem = memory();
         let mut co = ptr::null_mut();
