@@ -1,7 +1,9 @@
 /*
  * swapctx.h — stackful contexts for C: guarded stacks, contexts made on
  * them with an entry function, and a switch that passes one pointer-sized
- * value each way. No runtime, no threads, no system call per switch.
+ * value each way; and asymmetric coroutines (resume/yield) on those stacks
+ * or on the caller's own memory (see "Coroutines" below). No runtime, no
+ * threads, no system call per switch.
  *
  * Install the library, this header and a pkg-config file into a prefix
  * (from the crate's directory; README.md, "Use from C"):
@@ -48,8 +50,8 @@
  * longjmps into the caller.
  *
  * Every declaration below is checked against the Rust definitions in
- * src/capi.rs by tests/capi.rs (names, parameter counts and types, and the
- * value of every status code).
+ * src/capi.rs and src/capi/coro.rs by tests/capi.rs (names, parameter
+ * counts and types, and the value of every status code).
  */
 #ifndef SWAPCTX_H
 #define SWAPCTX_H
