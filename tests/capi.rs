@@ -581,3 +581,69 @@ fn the_c_coroutine_demo_links_no_rust_std_and_checks_its_error_codes() {
     assert!(symbols.contains("swapctx_coro_resume"), "not linked?");
     assert!(!symbols.contains("_ZN3std"), "the demo links Rust's std");
 }
+
+/// A C coroutine on the caller's memory that overflows into its canary:
+/// the no_std library's panic handler prints swapctx's message to stderr
+/// and aborts, at the switch back to the resumer.
+#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+#[test]
+fn a_c_coroutine_that_overflows_its_memory_ends_with_the_message() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let lib = build_nostd_c_library();
+    let out_dir = lib.parent().unwrap().join("capi-test");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let src = out_dir.join("overflow_coro.c");
+    // The coroutine gets the top 8 KiB of a 64 KiB array, so that the
+    // overflow lands in the rest of the array, which nothing else uses.
+    std::fs::write(
+        &src,
+        r#"
+#include <stdalign.h>
+#include <stdio.h>
+#include "swapctx.h"
+static alignas(16) unsigned char memory[64 * 1024];
+static int deep(volatile int n) {
+    volatile unsigned char frame[256];
+    for (int i = 0; i < 256; i++) frame[i] = (unsigned char)n;
+    return n == 0 ? frame[7] : deep(n - 1) + frame[255];
+}
+static void *body(swapctx_coro *co, void *arg) {
+    (void)arg;
+    int r = deep(100); /* 25 KiB of frames on an 8 KiB stack */
+    swapctx_coro_yield(co, (void *)(long)r, NULL);
+    return NULL;
+}
+int main(void) {
+    swapctx_coro *co = NULL;
+    if (swapctx_coro_new(memory + 56 * 1024, 8 * 1024, body, NULL, &co) != SWAPCTX_OK) return 2;
+    swapctx_coro_resume(co, NULL, NULL);
+    puts("resumed normally");
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = out_dir.join("overflow_coro");
+    let status = Command::new("cc")
+        .args(["-std=c11", "-O0", "-I"])
+        .arg(manifest_dir().join("include"))
+        .arg(&src)
+        .arg(&lib)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the system C compiler `cc`");
+    assert!(status.success(), "cc failed to build the overflow program");
+    let out = Command::new(&exe)
+        .output()
+        .expect("run the overflow program");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{out:?}");
+    assert!(
+        stderr.contains("swapctx: stack overflow in a coroutine")
+            && stderr.contains("(8192 bytes, no guard page)"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("resumed normally"));
+}
