@@ -34,6 +34,15 @@ cc -std=c99 -Wall -Wextra -Werror examples/c/producer_consumer.c \
     -o "$prefix/producer_consumer_static"
 expect_demo "$prefix/producer_consumer_static"
 
+echo "-- the C coroutine example, shared, through pkg-config"
+cc -std=c11 -Wall -Wextra -Werror examples/c/producer_consumer_coro.c \
+    $(pkg-config --cflags --libs swapctx) -Wl,-rpath,"$prefix/lib" \
+    -o "$prefix/producer_consumer_coro"
+coro_out=$("$prefix/producer_consumer_coro")
+echo "$coro_out" | tail -n 2
+[ "$(echo "$coro_out" | tail -n 1)" = "# errors: 7 of 7 checks passed" ] \
+    || { echo "unexpected output:"; echo "$coro_out"; exit 1; }
+
 echo "-- the header's link line against rustc's"
 native=$(sed -n 's/^Libs.private: //p' "$prefix/lib/pkgconfig/swapctx.pc")
 if grep -qF -- "libswapctx.a\" \\" include/swapctx.h \

@@ -1,7 +1,9 @@
 /*
  * swapctx.h — stackful contexts for C: guarded stacks, contexts made on
  * them with an entry function, and a switch that passes one pointer-sized
- * value each way. No runtime, no threads, no system call per switch.
+ * value each way; and asymmetric coroutines (resume/yield) on those stacks
+ * or on the caller's own memory (see "Coroutines" below). No runtime, no
+ * threads, no system call per switch.
  *
  * Install the library, this header and a pkg-config file into a prefix
  * (from the crate's directory; README.md, "Use from C"):
@@ -48,8 +50,8 @@
  * longjmps into the caller.
  *
  * Every declaration below is checked against the Rust definitions in
- * src/capi.rs by tests/capi.rs (names, parameter counts and types, and the
- * value of every status code).
+ * src/capi.rs and src/capi/coro.rs by tests/capi.rs (names, parameter
+ * counts and types, and the value of every status code).
  */
 #ifndef SWAPCTX_H
 #define SWAPCTX_H
@@ -62,8 +64,9 @@ extern "C" {
 #endif
 
 /*
- * Return codes. 0 is success; codes 1 to 4, 8 and 9 are the variants of the
- * Rust `swapctx::Error`, in order; 5 to 7 only arise at the C boundary.
+ * Return codes. 0 is success; codes 1 to 4 and 8 to 11 are the variants
+ * of the Rust `swapctx::Error`, in order; 5 to 7 and 12 to 14 only arise
+ * at the C boundary.
  * Each comment is what swapctx_strerror returns for the code (tests/capi.rs
  * checks that they are the same).
  */
@@ -109,7 +112,26 @@ enum swapctx_status {
      * limit, RLIMIT_AS (ulimit -v): each stack reserves its whole size of
      * address space; use smaller stacks, fewer live coroutines, or raise
      * the limit */
-    SWAPCTX_ERR_ADDRESS_SPACE_LIMIT = 9
+    SWAPCTX_ERR_ADDRESS_SPACE_LIMIT = 9,
+    /* the memory given for a stack is too small: a stack on the embedder's
+     * memory needs at least StackBuf::MIN_SIZE (2048) bytes, for the
+     * canary, the coroutine's slots and its first frames; give a bigger
+     * buffer */
+    SWAPCTX_ERR_STACK_TOO_SMALL = 10,
+    /* the memory given for a stack is misaligned: its start and its size
+     * must both be multiples of 16 bytes (StackBuf::ALIGN); align the
+     * buffer (StackArea, alignas(16), aligned_alloc) and round its size
+     * down */
+    SWAPCTX_ERR_STACK_MISALIGNED = 11,
+    /* the coroutine is done (its function returned); it cannot be resumed,
+     * only destroyed */
+    SWAPCTX_ERR_CORO_DONE = 12,
+    /* the coroutine is running (it is the caller, or resumed the caller);
+     * it cannot be resumed or destroyed until it yields */
+    SWAPCTX_ERR_CORO_RUNNING = 13,
+    /* swapctx_coro_yield must be called by the coroutine itself, on its own
+     * stack, while it runs; nothing was switched */
+    SWAPCTX_ERR_CORO_NOT_RUNNING = 14
 };
 
 /*
@@ -192,6 +214,136 @@ int swapctx_context_new(swapctx_stack *stack, swapctx_entry_fn entry, void *data
  */
 int swapctx_context_switch(swapctx_context *save, swapctx_context *to, uintptr_t value,
                            uintptr_t *received);
+
+/* ---------------------------------------------------------------------------
+ * Coroutines: asymmetric, like minicoro's or libaco's. swapctx_coro_resume
+ * runs a coroutine until it yields or returns; swapctx_coro_yield, called
+ * by the coroutine, goes back to whoever resumed it. A `void *` travels
+ * each way. Nothing is allocated: a coroutine's control block lives at the
+ * top of its own stack.
+ *
+ * Three places to run on:
+ *  - swapctx_coro_new: memory the caller owns (a static array, malloc,
+ *    any allocator). No guard page there: the lowest 32 bytes hold a
+ *    canary, checked at every switch back from the coroutine; an overflow
+ *    that reached it ends the program with a message naming the stack
+ *    (memory below the buffer may already be damaged: size it with
+ *    room to spare). This is the one way to make a coroutine in the
+ *    no_std static library (libswapctx_nostd.a, see README.md, "Use from
+ *    C"), together with swapctx_coro_resume, _yield, _status, _data,
+ *    _destroy, swapctx_strerror and swapctx_error_name.
+ *  - swapctx_coro_new_on_stack: a guarded swapctx_stack, which stays
+ *    the caller's.
+ *  - swapctx_coro_new_from_pool: a guarded stack from a swapctx_pool,
+ *    given back when the coroutine is destroyed.
+ *
+ * Destroying a suspended coroutine abandons its frames where they stopped
+ * (C frames need no clean-up, as after longjmp); its memory is the
+ * caller's again at once. Coroutines belong to the thread that made them.
+ * ------------------------------------------------------------------------- */
+
+/* The smallest memory swapctx_coro_new accepts, and its alignment. */
+#define SWAPCTX_CORO_MIN_SIZE 2048
+#define SWAPCTX_CORO_ALIGN 16
+
+/* What swapctx_coro_status returns. */
+enum swapctx_coro_status {
+    /* fresh, or waiting in swapctx_coro_yield */
+    SWAPCTX_CORO_SUSPENDED = 0,
+    /* between swapctx_coro_resume and the next yield or return */
+    SWAPCTX_CORO_RUNNING = 1,
+    /* its function returned */
+    SWAPCTX_CORO_DONE = 2
+};
+
+/* A coroutine. Opaque; made by swapctx_coro_new*, ended by
+ * swapctx_coro_destroy. */
+typedef struct swapctx_coro swapctx_coro;
+
+/* A pool of guarded stacks, reused without a system call. Opaque. */
+typedef struct swapctx_pool swapctx_pool;
+
+/*
+ * A coroutine's function: `arg` is the value of its first resume. What it
+ * returns is handed out by the resume that ran it last; the coroutine is
+ * then done.
+ */
+typedef void *(*swapctx_coro_fn)(swapctx_coro *co, void *arg);
+
+/*
+ * Makes a coroutine on `size` bytes at `memory` and stores it in *co_out
+ * (NULL on error). `memory` must be 16-byte aligned, `size` a multiple of
+ * 16 and at least SWAPCTX_CORO_MIN_SIZE; both stay the caller's, unused by
+ * anything else, until the coroutine is destroyed.
+ *
+ * Returns SWAPCTX_OK, SWAPCTX_ERR_NULL (memory, fn or co_out is NULL),
+ * SWAPCTX_ERR_STACK_MISALIGNED or SWAPCTX_ERR_STACK_TOO_SMALL.
+ */
+int swapctx_coro_new(void *memory, size_t size, swapctx_coro_fn fn, void *data,
+                     swapctx_coro **co_out);
+
+/*
+ * Makes a coroutine on a stack from swapctx_stack_new; free the stack
+ * after destroying the coroutine. Returns SWAPCTX_OK or SWAPCTX_ERR_NULL.
+ */
+int swapctx_coro_new_on_stack(swapctx_stack *stack, swapctx_coro_fn fn, void *data,
+                              swapctx_coro **co_out);
+
+/*
+ * Makes a coroutine on a stack taken from `pool`. Returns SWAPCTX_OK,
+ * SWAPCTX_ERR_NULL, or the errors of swapctx_stack_new.
+ */
+int swapctx_coro_new_from_pool(swapctx_pool *pool, swapctx_coro_fn fn, void *data,
+                               swapctx_coro **co_out);
+
+/*
+ * Runs the coroutine until it yields or returns. `value` is its function's
+ * `arg` (first resume) or what its swapctx_coro_yield receives. What it
+ * yields or returns is stored in *out (unless out is NULL);
+ * swapctx_coro_status then says whether it is done.
+ *
+ * Returns SWAPCTX_OK, SWAPCTX_ERR_NULL, SWAPCTX_ERR_CORO_DONE (its function
+ * has returned) or SWAPCTX_ERR_CORO_RUNNING (it is running: the caller
+ * itself, or a coroutine below the caller); nothing is switched on error.
+ */
+int swapctx_coro_resume(swapctx_coro *co, void *value, void **out);
+
+/*
+ * Called by the running coroutine `co`, on its own stack: hands `value` to
+ * whoever resumed it and suspends. Returns SWAPCTX_OK once resumed, with
+ * the resume's value in *in (unless in is NULL); SWAPCTX_ERR_NULL, or
+ * SWAPCTX_ERR_CORO_NOT_RUNNING at once if `co` is not the coroutine that
+ * runs this code.
+ */
+int swapctx_coro_yield(swapctx_coro *co, void *value, void **in);
+
+/* SWAPCTX_CORO_SUSPENDED, _RUNNING or _DONE; SWAPCTX_ERR_NULL for NULL. */
+int swapctx_coro_status(const swapctx_coro *co);
+
+/* The `data` the coroutine was made with (NULL for NULL). */
+void *swapctx_coro_data(const swapctx_coro *co);
+
+/*
+ * Ends a coroutine that is not running (suspended, fresh or done) and
+ * gives its memory back: the caller's memory is the caller's again, a
+ * pooled stack goes back to its pool. A suspended coroutine is abandoned
+ * where it stopped. Returns SWAPCTX_OK, SWAPCTX_ERR_NULL, or
+ * SWAPCTX_ERR_CORO_RUNNING (nothing is done).
+ */
+int swapctx_coro_destroy(swapctx_coro *co);
+
+/*
+ * Makes a pool of stacks of at least `stack_size` usable bytes that keeps
+ * up to `max_idle` idle stacks, for swapctx_coro_new_from_pool. Returns
+ * the codes of swapctx_stack_new.
+ */
+int swapctx_pool_new(size_t stack_size, size_t max_idle, swapctx_pool **pool_out);
+
+/*
+ * Frees a pool and its idle stacks (NULL is ignored). Stacks still used by
+ * coroutines are unmapped when those are destroyed.
+ */
+void swapctx_pool_free(swapctx_pool *pool);
 
 /*
  * What a return code means: a static string, never NULL (an unknown code

@@ -15,12 +15,20 @@
 //! - pointers are checked for NULL where the header says so; everything
 //!   else the header states as a precondition is the caller's to keep.
 
-use core::ffi::{c_char, c_int, c_void, CStr};
+#[cfg(feature = "std")]
+use core::ffi::c_void;
+use core::ffi::{c_char, c_int, CStr};
+#[cfg(feature = "std")]
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::text;
+#[cfg(feature = "std")]
 use crate::raw::{self, Context};
-use crate::{Error, Stack};
+use crate::Error;
+#[cfg(feature = "std")]
+use crate::{Stack, StackPool};
+
+mod coro;
 
 /// The return codes, `enum swapctx_status` in the header. The first four
 /// after `Ok`, and `MapCountLimit` and `AddressSpaceLimit` (added later,
@@ -51,11 +59,24 @@ pub enum Status {
     MapCountLimit = 8,
     /// `SWAPCTX_ERR_ADDRESS_SPACE_LIMIT`: [`Error::AddressSpaceLimit`].
     AddressSpaceLimit = 9,
+    /// `SWAPCTX_ERR_STACK_TOO_SMALL`: [`Error::StackTooSmall`].
+    StackTooSmall = 10,
+    /// `SWAPCTX_ERR_STACK_MISALIGNED`: [`Error::StackMisaligned`].
+    StackMisaligned = 11,
+    /// `SWAPCTX_ERR_CORO_DONE`: resume of a coroutine whose function has
+    /// returned.
+    CoroDone = 12,
+    /// `SWAPCTX_ERR_CORO_RUNNING`: resume or destroy of a running
+    /// coroutine.
+    CoroRunning = 13,
+    /// `SWAPCTX_ERR_CORO_NOT_RUNNING`: yield for a coroutine that is not
+    /// running, or not from its own stack.
+    CoroNotRunning = 14,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 15] = [
         Status::Ok,
         Status::ZeroStackSize,
         Status::StackSizeOverflow,
@@ -66,6 +87,11 @@ impl Status {
         Status::Panic,
         Status::MapCountLimit,
         Status::AddressSpaceLimit,
+        Status::StackTooSmall,
+        Status::StackMisaligned,
+        Status::CoroDone,
+        Status::CoroRunning,
+        Status::CoroNotRunning,
     ];
 
     /// The status for a code, if it is one.
@@ -86,6 +112,11 @@ impl Status {
             Status::Panic => c"SWAPCTX_ERR_PANIC",
             Status::MapCountLimit => c"SWAPCTX_ERR_MAP_COUNT_LIMIT",
             Status::AddressSpaceLimit => c"SWAPCTX_ERR_ADDRESS_SPACE_LIMIT",
+            Status::StackTooSmall => c"SWAPCTX_ERR_STACK_TOO_SMALL",
+            Status::StackMisaligned => c"SWAPCTX_ERR_STACK_MISALIGNED",
+            Status::CoroDone => c"SWAPCTX_ERR_CORO_DONE",
+            Status::CoroRunning => c"SWAPCTX_ERR_CORO_RUNNING",
+            Status::CoroNotRunning => c"SWAPCTX_ERR_CORO_NOT_RUNNING",
         }
     }
 
@@ -112,6 +143,20 @@ impl Status {
             }
             Status::MapCountLimit => text::MAP_COUNT_LIMIT,
             Status::AddressSpaceLimit => text::ADDRESS_SPACE_LIMIT,
+            Status::StackTooSmall => text::STACK_TOO_SMALL,
+            Status::StackMisaligned => text::STACK_MISALIGNED,
+            Status::CoroDone => {
+                c"the coroutine is done (its function returned); it cannot be resumed, only \
+                  destroyed"
+            }
+            Status::CoroRunning => {
+                c"the coroutine is running (it is the caller, or resumed the caller); it \
+                  cannot be resumed or destroyed until it yields"
+            }
+            Status::CoroNotRunning => {
+                c"swapctx_coro_yield must be called by the coroutine itself, on its own \
+                  stack, while it runs; nothing was switched"
+            }
         }
     }
 }
@@ -127,6 +172,8 @@ impl From<Error> for Status {
             Error::GuardPage { .. } => Status::GuardPage,
             Error::MapCountLimit { .. } => Status::MapCountLimit,
             Error::AddressSpaceLimit { .. } => Status::AddressSpaceLimit,
+            Error::StackTooSmall { .. } => Status::StackTooSmall,
+            Error::StackMisaligned { .. } => Status::StackMisaligned,
         }
     }
 }
@@ -134,9 +181,11 @@ impl From<Error> for Status {
 /// `swapctx_entry_fn`: a C entry function. The header types it as
 /// returning `void` (C has no never-returning function pointer type); it
 /// must not return, exactly like [`raw::EntryFn`].
+#[cfg(feature = "std")]
 pub type CEntryFn = unsafe extern "C" fn(value: usize, data: *mut c_void);
 
 /// Runs `f`, turning a panic into [`Status::Panic`].
+#[cfg(feature = "std")]
 fn guarded(f: impl FnOnce() -> Status) -> c_int {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(status) => status as c_int,
@@ -149,6 +198,7 @@ fn guarded(f: impl FnOnce() -> Status) -> c_int {
     }
 }
 
+#[cfg(feature = "std")]
 /// `int swapctx_stack_new(size_t size, swapctx_stack **stack_out);`
 ///
 /// Maps a stack with at least `size` usable bytes and a guard page below
@@ -175,6 +225,7 @@ pub unsafe extern "C" fn swapctx_stack_new(size: usize, stack_out: *mut *mut Sta
     })
 }
 
+#[cfg(feature = "std")]
 /// `void swapctx_stack_free(swapctx_stack *stack);`
 ///
 /// Unmaps a stack made by [`swapctx_stack_new`]. NULL is ignored.
@@ -197,6 +248,7 @@ pub unsafe extern "C" fn swapctx_stack_free(stack: *mut Stack) {
     });
 }
 
+#[cfg(feature = "std")]
 /// `size_t swapctx_stack_size(const swapctx_stack *stack);`
 ///
 /// The usable bytes of a stack (the size asked for, rounded up to whole
@@ -213,6 +265,7 @@ pub unsafe extern "C" fn swapctx_stack_size(stack: *const Stack) -> usize {
     }
 }
 
+#[cfg(feature = "std")]
 /// `int swapctx_context_new(swapctx_stack *stack, swapctx_entry_fn entry,
 /// void *data, swapctx_context *context_out);`
 ///
@@ -252,6 +305,7 @@ pub unsafe extern "C" fn swapctx_context_new(
     Status::Ok as c_int
 }
 
+#[cfg(feature = "std")]
 /// `int swapctx_context_switch(swapctx_context *save, swapctx_context *to,
 /// uintptr_t value, uintptr_t *received);`
 ///
@@ -298,6 +352,58 @@ pub unsafe extern "C" fn swapctx_context_switch(
         unsafe { received.write(got) };
     }
     Status::Ok as c_int
+}
+
+/// `int swapctx_pool_new(size_t stack_size, size_t max_idle, swapctx_pool
+/// **pool_out);`
+///
+/// Makes a pool of stacks of at least `stack_size` usable bytes that keeps
+/// up to `max_idle` idle stacks (see [`StackPool::new`]), for
+/// `swapctx_coro_new_from_pool`. On error `*pool_out` is set to NULL.
+///
+/// # Safety
+/// `pool_out` must be NULL or valid for a pointer-sized write.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn swapctx_pool_new(
+    stack_size: usize,
+    max_idle: usize,
+    pool_out: *mut *mut StackPool,
+) -> c_int {
+    if pool_out.is_null() {
+        return Status::Null as c_int;
+    }
+    // SAFETY: checked non-null above; the caller guarantees it is writable.
+    unsafe { pool_out.write(core::ptr::null_mut()) };
+    guarded(|| match StackPool::new(stack_size, max_idle) {
+        Ok(pool) => {
+            // SAFETY: as above.
+            unsafe { pool_out.write(Box::into_raw(Box::new(pool))) };
+            Status::Ok
+        }
+        Err(e) => Status::from(e),
+    })
+}
+
+/// `void swapctx_pool_free(swapctx_pool *pool);`
+///
+/// Frees a pool and its idle stacks. NULL is ignored. Stacks still used by
+/// coroutines are unmapped when those are destroyed.
+///
+/// # Safety
+/// `pool` must be NULL or a pool from `swapctx_pool_new`, on the thread
+/// that made it, not freed yet.
+#[cfg(feature = "std")]
+#[no_mangle]
+pub unsafe extern "C" fn swapctx_pool_free(pool: *mut StackPool) {
+    if pool.is_null() {
+        return;
+    }
+    let _ = guarded(|| {
+        // SAFETY: from Box::into_raw in swapctx_pool_new, not freed yet.
+        drop(unsafe { Box::from_raw(pool) });
+        Status::Ok
+    });
 }
 
 /// `const char *swapctx_strerror(int code);`
@@ -351,6 +457,15 @@ mod tests {
         let codes: Vec<Status> = errors.iter().map(|e| Status::from(*e)).collect();
         assert_eq!(codes[..4], Status::ALL[1..5]);
         assert_eq!(codes[4..], Status::ALL[8..10]);
+        let embedder = [
+            Error::StackTooSmall { size: 1, min: 1024 },
+            Error::StackMisaligned {
+                address: 1,
+                size: 1024,
+            },
+        ];
+        let codes: Vec<Status> = embedder.iter().map(|e| Status::from(*e)).collect();
+        assert_eq!(codes, Status::ALL[10..12]);
     }
 
     #[test]

@@ -91,7 +91,8 @@
 //!   there therefore *poisons* its mutex, as a thread that panics while
 //!   holding it does: the coroutine was stopped half-way through whatever
 //!   the lock protects.
-//! - **`panic = "abort"`** (and `no_std`): there is no unwinding. Dropping
+//! - **`panic = "abort"`** (and `no_std`, see [Without
+//!   `std`](#without-std)): there is no unwinding. Dropping
 //!   a suspended [`Coroutine`] then leaks its stack and what is on it (the
 //!   memory stays mapped and is never reused, so `Pin`'s guarantee and
 //!   threads started inside stay sound); [`abandoned_stacks`] counts them.
@@ -128,6 +129,42 @@
 //!   frames were not unwound: its stack is leaked, never reused, unless the
 //!   embedder vouches for what is left on it (an `unsafe` call).
 //!
+//! # Without `std`
+//!
+//! Built with `default-features = false`, the same [`Coroutine`],
+//! [`Generator`] and [`Yielder`] run on stacks the embedder brings
+//! ([`StackBuf`](crate::StackBuf): a `static` buffer, a region of its own
+//! memory, a `Box<[u8]>` with `alloc`), given to `with_stack`. What `std`
+//! provides, and what takes its place:
+//!
+//! - **Unwinding** (`catch_unwind`): there is none. A panic in a coroutine
+//!   goes to the embedder's `#[panic_handler]`, which does not return
+//!   (`no_std` targets abort on panic; in a program that unwinds anyway,
+//!   the unwind stops at the coroutine's `extern "C"` entry, which aborts).
+//!   Dropping a suspended coroutine therefore follows the rule for
+//!   `panic = "abort"`: its stack is leaked, never reused, and counted by
+//!   [`abandoned_stacks`]; [`Coroutine::try_into_stack`] gives `None` for
+//!   it. A fresh coroutine's closure is dropped as with `std`.
+//! - **`thread::panicking`**, which `suspend` checks with `std`: with no
+//!   unwinding, no destructor runs during an unwind, so there is nothing
+//!   to check. (In a hosted program that links this build into code that
+//!   does unwind, a destructor that suspends during a panic on the
+//!   coroutine's stack would hand that state to the resumer, as before the
+//!   check existed; resuming it again aborts at the entry.)
+//! - **Messages** (`eprintln!` and `abort`): a fatal error goes to the
+//!   panic handler with the same text, which does not return.
+//! - **The overflow handler** (a guard page and `SIGSEGV`): without a
+//!   guard page, a canary at the bottom of each stack, checked at every
+//!   switch back to the resumer (see [`crate::memory`]).
+//! - **Thread-locals**: none are used; a coroutine's handles are `!Send`
+//!   all the same.
+//!
+//! [`scope`] stays `std`-only: its soundness rests on finishing every
+//! coroutine it owns before it returns, which for a suspended one means
+//! unwinding its stack; without unwinding, a scope could only abort the
+//! program. [`on_stack`] and [`trap`] need `std` too (mapped stacks,
+//! signals).
+//!
 //! # Nested coroutines
 //!
 //! A coroutine may resume another, and, inside a [`scope`], an inner
@@ -143,19 +180,28 @@ use core::marker::PhantomData;
 use core::mem::{self, ManuallyDrop};
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(feature = "std")]
 use std::any::Any;
+#[cfg(feature = "std")]
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::arch;
+use crate::memory::{self, StackMemory};
 use crate::raw::{Context, EntryFn};
+#[cfg(feature = "std")]
 use crate::stack::Stack;
 use crate::tools;
 
+#[cfg(feature = "std")]
 mod on_stack;
+#[cfg(feature = "std")]
 mod scope;
+#[cfg(feature = "std")]
 pub mod trap;
 
+#[cfg(feature = "std")]
 pub use on_stack::on_stack;
+#[cfg(feature = "std")]
 pub use scope::{scope, Scope, ScopedCoroutine, ScopedGenerator};
 
 /// What [`Coroutine::resume`] gives back: the coroutine either suspended
@@ -206,14 +252,17 @@ const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
 /// coroutine's `this` slot, which the last switch leaves null.)
 enum Finish<R> {
     Return(R),
+    #[cfg(feature = "std")]
     Panic(Box<dyn Any + Send + 'static>),
     Unwound,
     /// Stopped by a trap (`trap.rs`): the trap closure returned this. The
     /// coroutine's frames were abandoned, so its stack is leaked. (Two
     /// variants, not one holding a `thread::Result`, so that `Finish` stays
     /// as small as before: every coroutine's last switch copies it.)
+    #[cfg(feature = "std")]
     TrappedReturn(R),
     /// Stopped by a trap whose closure panicked with this payload.
+    #[cfg(feature = "std")]
     TrappedPanic(Box<dyn Any + Send + 'static>),
 }
 
@@ -221,12 +270,14 @@ enum Finish<R> {
 /// the coroutine (the address of its slots), so that an unwind passing
 /// through another coroutine's entry (see "Nested coroutines") is told
 /// apart from that coroutine's own clean-up.
+#[cfg(feature = "std")]
 struct ForcedUnwind {
     slots: usize,
 }
 
 /// After this many rounds of the forced unwind (a body that catches it and
 /// suspends again, over and over), the process aborts.
+#[cfg(feature = "std")]
 #[cfg_attr(not(panic = "unwind"), allow(dead_code))]
 const MAX_UNWIND_ROUNDS: u32 = 64;
 
@@ -304,6 +355,7 @@ impl<I, Y> Yielder<I, Y> {
     #[inline]
     #[track_caller]
     pub fn suspend(&self, value: Y) -> I {
+        #[cfg(feature = "std")]
         if std::thread::panicking() {
             suspend_while_panicking();
         }
@@ -318,6 +370,9 @@ impl<I, Y> Yielder<I, Y> {
             let fake = tools::start_switch(&self.resumer);
             let p = arch::suspend(self.slots.cast(), &*value as *const Y as usize);
             tools::finish_switch(fake, Some(&self.resumer));
+            // Without `std` drop never sends UNWIND to a suspended
+            // coroutine: it abandons it (see `force_unwind`).
+            #[cfg(feature = "std")]
             if p == UNWIND {
                 forced_unwind(self.slots as usize);
             }
@@ -326,6 +381,7 @@ impl<I, Y> Yielder<I, Y> {
     }
 }
 
+#[cfg(feature = "std")]
 /// A suspend while the thread is panicking is refused (see
 /// `Yielder::suspend`).
 #[cold]
@@ -339,6 +395,7 @@ fn suspend_while_panicking() -> ! {
     )
 }
 
+#[cfg(feature = "std")]
 /// Starts the unwind that drop asked for: no panic hook, a private payload
 /// naming the coroutine.
 #[cold]
@@ -347,6 +404,7 @@ fn forced_unwind(slots: usize) -> ! {
     panic::resume_unwind(Box::new(ForcedUnwind { slots }))
 }
 
+#[cfg(feature = "std")]
 /// Drops a panic payload whose own `Drop` might panic: that second panic is
 /// caught and its payload dropped in turn; one that keeps panicking is
 /// leaked after a few rounds (the standard library leaks at once), so
@@ -363,6 +421,7 @@ fn drop_payload(mut payload: Box<dyn Any + Send>) {
     mem::forget(payload);
 }
 
+#[cfg(feature = "std")]
 /// Runs `f`; a panic in it is caught and its payload dropped by
 /// [`drop_payload`]. For clean-up code (drop, the scope) that must not
 /// unwind.
@@ -372,6 +431,7 @@ fn run_quietly(f: impl FnOnce()) {
     }
 }
 
+#[cfg(feature = "std")]
 /// Drops `value` with [`run_quietly`].
 #[cfg_attr(not(panic = "unwind"), allow(dead_code))]
 fn drop_quietly<T>(value: T) {
@@ -427,6 +487,7 @@ where
     };
     // First thing on the new stack: tell ASan we arrived (and from where).
     tools::finish_switch(tools::FakeStack::default(), Some(&yielder.resumer));
+    #[cfg(feature = "std")]
     let finish = if value == UNWIND {
         // Dropped before it ever ran: drop the closure where it is (a
         // panic in its drop must not unwind into the trampoline).
@@ -448,6 +509,19 @@ where
                 _ => Finish::Panic(payload),
             },
         }
+    };
+    // Without `std` there is no `catch_unwind`: a panic aborts (no_std
+    // targets have `panic = "abort"`), or, in a program that unwinds,
+    // stops at this `extern "C"` function, which aborts too.
+    #[cfg(not(feature = "std"))]
+    let finish = if value == UNWIND {
+        // SAFETY: the closure is there and was never read.
+        unsafe { ptr::drop_in_place(closure) };
+        Finish::Unwound
+    } else {
+        // SAFETY: the first resume's input, which the resumer forgets.
+        let input = unsafe { ptr::read(value as *const I) };
+        Finish::Return(call_closure(closure, &yielder, input))
     };
     let finish = ManuallyDrop::new(finish);
     // SAFETY: the last switch: `this` is nulled so the resumer knows the
@@ -478,27 +552,34 @@ enum State {
 
 /// The lifetime-generic core shared by [`Coroutine`] (`'static`) and
 /// [`ScopedCoroutine`] (borrowing from a [`scope`]).
-struct RawCoroutine<'a, I, Y, R> {
-    stack: ManuallyDrop<Stack>,
+pub(crate) struct RawCoroutine<'a, I, Y, R, S: StackMemory> {
+    stack: ManuallyDrop<S>,
     slots: *mut Slots,
     state: State,
     /// `'a`: what the closure borrows; `*mut ()`: not Send, not Sync.
     _marker: PhantomData<CoroutineMarker<'a, I, Y, R>>,
 }
 
-impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
+impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
     /// Makes a coroutine on `stack` whose closure goes right below `top`
     /// (the stack's top, or lower when the caller keeps something above).
     #[inline]
     #[track_caller]
-    fn with_stack_below<F>(stack: Stack, top: *mut u8, f: F) -> Self
+    pub(crate) fn with_stack_below<F>(stack: S, top: *mut u8, f: F) -> Self
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
     {
+        #[cfg(feature = "std")]
         crate::overflow::ensure_altstack_once();
         debug_assert!(top <= stack.top() && top as usize % arch::STACK_ALIGN == 0);
         let above = stack.top() as usize - top as usize;
+        let canary = if stack.is_guarded() {
+            0
+        } else {
+            memory::CANARY_SIZE
+        };
         let need = above
+            + canary
             + CLOSURE_COPIES * mem::size_of::<F>()
             + mem::align_of::<F>()
             + 2 * Context::INITIAL_FRAME_SIZE
@@ -506,8 +587,13 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         // Every stack has at least `MIN_SIZE` bytes, so for the usual small
         // closure this is decided at compile time, without reading the
         // stack's size.
-        if need > Stack::MIN_SIZE / 2 && need > stack.size() / 2 {
+        if need > S::MIN_SIZE / 2 && need > stack.size() / 2 {
             closure_too_big(mem::size_of::<F>(), stack.size());
+        }
+        if !stack.is_guarded() {
+            // SAFETY: the lowest CANARY_SIZE bytes of the stack, ours and
+            // 16-byte aligned (StackMemory's contract, the size check).
+            unsafe { memory::write_canary(stack.bottom()) };
         }
         let (closure, slots) = layout::<F>(top);
         // SAFETY: `closure`, the slots and the first frame under them lie
@@ -532,7 +618,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
 
     #[inline]
     #[track_caller]
-    fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
+    pub(crate) fn resume(&mut self, input: I) -> CoroutineResult<Y, R> {
         if self.state != State::Live {
             self.bad_resume();
         }
@@ -557,6 +643,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                     self.state = State::Returned;
                     CoroutineResult::Return(r)
                 }
+                #[cfg(feature = "std")]
                 Finish::Panic(payload) => {
                     // A panic, or an outer coroutine's clean-up passing
                     // through: both go on here, without the panic hook.
@@ -565,10 +652,12 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
                 }
                 // Stopped by a trap: its frames were abandoned, so its stack
                 // must never be reused (see `trap`).
+                #[cfg(feature = "std")]
                 Finish::TrappedReturn(r) => {
                     self.state = State::Abandoned;
                     CoroutineResult::Return(r)
                 }
+                #[cfg(feature = "std")]
                 Finish::TrappedPanic(payload) => {
                     self.state = State::Abandoned;
                     panic::resume_unwind(payload)
@@ -594,12 +683,29 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     /// The coroutine must be live (fresh or suspended).
     #[inline(always)]
     unsafe fn enter(&mut self, value: usize) -> usize {
-        let fake = tools::start_switch(&tools::FiberStack::of(&self.stack));
+        let fake = tools::start_switch(&tools::FiberStack::of(&*self.stack));
         // SAFETY: per the contract, `this` holds a live coroutine's saved
         // stack pointer on the stack we own.
         let p = unsafe { arch::resume(self.slots.cast(), value) };
         tools::finish_switch(fake, None);
+        if !self.stack.is_guarded() {
+            self.check_canary();
+        }
         p
+    }
+
+    /// After a switch back from a coroutine on a stack without a guard:
+    /// ends the program if it overflowed into its canary, or suspended
+    /// with its stack pointer in or below it.
+    #[inline]
+    fn check_canary(&self) {
+        let bottom = self.stack.bottom();
+        // SAFETY: the canary was written by `with_stack_below` at the
+        // bottom of the stack we own; the slots are at its top.
+        let (intact, sp) = unsafe { (memory::canary_intact(bottom), (*self.slots).this) };
+        if !intact || (!sp.is_null() && (sp as usize) < bottom as usize + memory::CANARY_SIZE) {
+            memory::canary_overwritten(bottom, self.stack.top());
+        }
     }
 
     #[cold]
@@ -612,7 +718,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         }
     }
 
-    fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.state != State::Live
     }
 
@@ -638,7 +744,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
     }
 
     /// True while suspended in `Yielder::suspend` (started, not done).
-    #[cfg_attr(panic = "unwind", allow(dead_code))]
+    #[cfg_attr(any(not(feature = "std"), panic = "unwind"), allow(dead_code))]
     fn is_suspended(&self) -> bool {
         self.state == State::Live && !self.is_fresh()
     }
@@ -665,10 +771,12 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             unsafe {
                 let p = self.enter(UNWIND);
                 match ptr::read(p as *const Finish<R>) {
+                    #[cfg(feature = "std")]
                     Finish::TrappedReturn(r) => {
                         self.state = State::Abandoned;
                         drop_quietly(r);
                     }
+                    #[cfg(feature = "std")]
                     Finish::TrappedPanic(payload) => {
                         self.state = State::Abandoned;
                         drop_payload(payload);
@@ -681,7 +789,7 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         }
     }
 
-    #[cfg(panic = "unwind")]
+    #[cfg(all(feature = "std", panic = "unwind"))]
     fn force_unwind(&mut self) {
         self.state = State::Returned;
         for _ in 0..MAX_UNWIND_ROUNDS {
@@ -723,21 +831,21 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         ));
     }
 
-    #[cfg(not(panic = "unwind"))]
+    #[cfg(not(all(feature = "std", panic = "unwind")))]
     fn force_unwind(&mut self) {
-        // No unwinding: what is on the stack stays there, so the stack must
+        // No unwinding (`panic = "abort"`, or no `catch_unwind` without
+        // `std`): what is on the stack stays there, so the stack must
         // never be freed or reused (see Drop and into_stack).
         self.state = State::Abandoned;
     }
 
-    fn stack(&self) -> &Stack {
+    pub(crate) fn stack(&self) -> &S {
         &self.stack
     }
 
-    /// Finishes the coroutine and gives its stack back; a stack that had
-    /// to be abandoned is leaked and a new one of the same size is mapped.
-    #[track_caller]
-    fn into_stack(mut self) -> Stack {
+    /// Finishes the coroutine and gives its stack back, or `None` if the
+    /// stack had to be abandoned (leaked, and counted).
+    fn try_into_stack(mut self) -> Option<S> {
         self.finish();
         let abandoned = self.state == State::Abandoned;
         // SAFETY: `self` is forgotten right after, so the stack is taken
@@ -745,16 +853,45 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
         let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
         mem::forget(self);
         if abandoned {
-            let size = stack.size();
             abandon(stack);
-            return Stack::new(size)
-                .unwrap_or_else(|e| panic!("swapctx: failed to allocate a coroutine stack: {e}"));
+            return None;
         }
+        Some(stack)
+    }
+
+    /// Gives the stack back without finishing the coroutine: its frames
+    /// are left where they are, never run again and never dropped. For the
+    /// C API, whose coroutines run C code (nothing to drop) and cannot be
+    /// unwound.
+    ///
+    /// # Safety
+    /// Nothing on the coroutine's stack needs dropping: the closure is
+    /// `Copy` data and the frames above the entry's are C frames.
+    #[cfg_attr(not(any(feature = "std", feature = "capi")), allow(dead_code))]
+    pub(crate) unsafe fn discard(mut self) -> S {
+        // SAFETY: `self` is forgotten right after, so the stack is taken
+        // exactly once and Drop does not run.
+        let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
+        mem::forget(self);
         stack
     }
 }
 
-impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
+#[cfg(feature = "std")]
+impl<I, Y, R> RawCoroutine<'_, I, Y, R, Stack> {
+    /// Finishes the coroutine and gives its stack back; a stack that had
+    /// to be abandoned is leaked and a new one of the same size is mapped.
+    #[track_caller]
+    fn into_stack(self) -> Stack {
+        let size = self.stack.size();
+        self.try_into_stack().unwrap_or_else(|| {
+            Stack::new(size)
+                .unwrap_or_else(|e| panic!("swapctx: failed to allocate a coroutine stack: {e}"))
+        })
+    }
+}
+
+impl<I, Y, R, S: StackMemory> Drop for RawCoroutine<'_, I, Y, R, S> {
     #[inline]
     fn drop(&mut self) {
         self.finish();
@@ -769,7 +906,7 @@ impl<I, Y, R> Drop for RawCoroutine<'_, I, Y, R> {
 
 /// Leaks the stack of a coroutine that could not be unwound, and counts it.
 #[cold]
-fn abandon(stack: Stack) {
+fn abandon<S>(stack: S) {
     mem::forget(stack);
     ABANDONED.fetch_add(1, Ordering::Relaxed);
 }
@@ -849,10 +986,23 @@ fn closure_too_big(closure: usize, stack: usize) -> ! {
 /// let co = swapctx::Coroutine::<(), (), ()>::new(|_, ()| {});
 /// std::thread::spawn(move || drop(co));
 /// ```
-pub struct Coroutine<I, Y, R> {
-    inner: RawCoroutine<'static, I, Y, R>,
+///
+/// # Other stacks
+/// `S` is the stack memory ([`StackMemory`]): a [`crate::Stack`]
+/// unless the type says otherwise, or the embedder's memory
+/// ([`StackBuf`](crate::StackBuf)), given to
+/// [`with_stack`](Coroutine::with_stack).
+pub struct Coroutine<
+    I,
+    Y,
+    R,
+    #[cfg(feature = "std")] S: StackMemory = Stack,
+    #[cfg(not(feature = "std"))] S: StackMemory = crate::memory::StackBuf,
+> {
+    inner: RawCoroutine<'static, I, Y, R, S>,
 }
 
+#[cfg(feature = "std")]
 impl<I: 'static, Y, R> Coroutine<I, Y, R> {
     /// Makes a coroutine on a new stack of [`Stack::DEFAULT_SIZE`].
     ///
@@ -883,8 +1033,12 @@ impl<I: 'static, Y, R> Coroutine<I, Y, R> {
     {
         Self::with_stack(default_stack(), f)
     }
+}
 
-    /// Makes a coroutine on `stack`.
+impl<I: 'static, Y, R, S: StackMemory> Coroutine<I, Y, R, S> {
+    /// Makes a coroutine on `stack`: a [`crate::Stack`] (its own
+    /// or a pool's), or any other [`StackMemory`], such as the embedder's
+    /// memory ([`StackBuf`](crate::StackBuf)).
     ///
     /// # Panics
     /// If the closure is too big for the stack: the closure's bytes, three
@@ -901,7 +1055,7 @@ impl<I: 'static, Y, R> Coroutine<I, Y, R> {
     /// # Ok::<(), swapctx::Error>(())
     /// ```
     #[track_caller]
-    pub fn with_stack<F>(stack: Stack, f: F) -> Self
+    pub fn with_stack<F>(stack: S, f: F) -> Self
     where
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'static,
     {
@@ -912,7 +1066,7 @@ impl<I: 'static, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-impl<I, Y, R> Coroutine<I, Y, R> {
+impl<I, Y, R, S: StackMemory> Coroutine<I, Y, R, S> {
     /// Runs the coroutine until it suspends or returns.
     ///
     /// # Panics
@@ -937,7 +1091,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 
     /// The stack the coroutine runs on.
-    pub fn stack(&self) -> &Stack {
+    pub fn stack(&self) -> &S {
         self.inner.stack()
     }
 
@@ -950,6 +1104,26 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         self.inner.saved_stack_pointer()
     }
 
+    /// Finishes the coroutine (drops a fresh closure, unwinds a suspended
+    /// one) and gives its stack back, or `None` if the stack had to be
+    /// abandoned: a suspended coroutine where nothing can unwind it
+    /// (`panic = "abort"`, or no `std`), whose stack is leaked and counted
+    /// by [`abandoned_stacks`].
+    ///
+    /// ```
+    /// use swapctx::{Coroutine, CoroutineResult};
+    ///
+    /// let mut co = Coroutine::<(), (), u8>::new(|_, ()| 1);
+    /// assert_eq!(co.resume(()), CoroutineResult::Return(1));
+    /// assert!(co.try_into_stack().is_some());
+    /// ```
+    pub fn try_into_stack(self) -> Option<S> {
+        self.inner.try_into_stack()
+    }
+}
+
+#[cfg(feature = "std")]
+impl<I, Y, R> Coroutine<I, Y, R> {
     /// Finishes the coroutine (drops a fresh closure, unwinds a suspended
     /// one) and gives its stack back for reuse.
     ///
@@ -975,7 +1149,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
     }
 }
 
-impl<I, Y, R> core::fmt::Debug for Coroutine<I, Y, R> {
+impl<I, Y, R, S: StackMemory + core::fmt::Debug> core::fmt::Debug for Coroutine<I, Y, R, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Coroutine")
             .field("state", &self.inner.state)
@@ -984,6 +1158,7 @@ impl<I, Y, R> core::fmt::Debug for Coroutine<I, Y, R> {
     }
 }
 
+#[cfg(feature = "std")]
 #[track_caller]
 fn default_stack() -> Stack {
     Stack::with_default_size()
@@ -1006,10 +1181,15 @@ fn default_stack() -> Stack {
 /// after the closure returns, `next` gives `None`. Like [`Coroutine`], a
 /// `Generator` owns what it uses (its closure is `'static`); for one that
 /// borrows, see [`Scope::generator`].
-pub struct Generator<T> {
-    co: Coroutine<(), T, ()>,
+pub struct Generator<
+    T,
+    #[cfg(feature = "std")] S: StackMemory = Stack,
+    #[cfg(not(feature = "std"))] S: StackMemory = crate::memory::StackBuf,
+> {
+    co: Coroutine<(), T, (), S>,
 }
 
+#[cfg(feature = "std")]
 impl<T> Generator<T> {
     /// A generator on a new stack of [`Stack::DEFAULT_SIZE`].
     ///
@@ -1034,14 +1214,16 @@ impl<T> Generator<T> {
     {
         Self::with_stack(default_stack(), f)
     }
+}
 
+impl<T, S: StackMemory> Generator<T, S> {
     /// A generator on `stack`.
     ///
     /// # Panics
     /// If the closure is too big for the stack, as
     /// [`Coroutine::with_stack`].
     #[track_caller]
-    pub fn with_stack<F>(stack: Stack, f: F) -> Self
+    pub fn with_stack<F>(stack: S, f: F) -> Self
     where
         F: FnOnce(&Yielder<(), T>) + 'static,
     {
@@ -1053,7 +1235,7 @@ impl<T> Generator<T> {
 
 /// One step of a generator, for [`Generator`] and [`ScopedGenerator`].
 #[inline]
-fn generator_next<T>(co: &mut RawCoroutine<'_, (), T, ()>) -> Option<T> {
+fn generator_next<T, S: StackMemory>(co: &mut RawCoroutine<'_, (), T, (), S>) -> Option<T> {
     if co.is_done() {
         return None;
     }
@@ -1063,7 +1245,7 @@ fn generator_next<T>(co: &mut RawCoroutine<'_, (), T, ()>) -> Option<T> {
     }
 }
 
-impl<T> Iterator for Generator<T> {
+impl<T, S: StackMemory> Iterator for Generator<T, S> {
     type Item = T;
 
     #[inline]
@@ -1072,9 +1254,9 @@ impl<T> Iterator for Generator<T> {
     }
 }
 
-impl<T> core::iter::FusedIterator for Generator<T> {}
+impl<T, S: StackMemory> core::iter::FusedIterator for Generator<T, S> {}
 
-impl<T> core::fmt::Debug for Generator<T> {
+impl<T, S: StackMemory + core::fmt::Debug> core::fmt::Debug for Generator<T, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Generator").field("co", &self.co).finish()
     }

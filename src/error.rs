@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-/// What can go wrong when making a stack.
+/// What can go wrong when making a stack (or one on the embedder's memory).
 ///
 /// Every variant's message says what was asked for and, where the kernel
 /// refused, what it said and what to do about it.
@@ -61,6 +61,21 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Memory given for a stack (`StackBuf`) is smaller than the minimum.
+    StackTooSmall {
+        /// The bytes given.
+        size: usize,
+        /// The minimum (`StackBuf::MIN_SIZE`).
+        min: usize,
+    },
+    /// Memory given for a stack (`StackBuf`) does not start at a multiple
+    /// of 16 bytes, or is not a multiple of 16 bytes long.
+    StackMisaligned {
+        /// Where the memory starts.
+        address: usize,
+        /// The bytes given.
+        size: usize,
+    },
 }
 
 /// The fixed text of each [`Error`] variant, written once: what went
@@ -103,6 +118,14 @@ pub(crate) mod text {
         past its address-space limit, RLIMIT_AS (ulimit -v): each stack reserves its whole \
         size of address space; use smaller stacks, fewer live coroutines, \
         or raise the limit";
+    /// [`Error::StackTooSmall`](super::Error::StackTooSmall).
+    pub(crate) const STACK_TOO_SMALL: &CStr = c"the memory given for a stack is too small: \
+        a stack on the embedder's memory needs at least StackBuf::MIN_SIZE (2048) bytes, \
+        for the canary, the coroutine's slots and its first frames; give a bigger buffer";
+    /// [`Error::StackMisaligned`](super::Error::StackMisaligned).
+    pub(crate) const STACK_MISALIGNED: &CStr = c"the memory given for a stack is misaligned: \
+        its start and its size must both be multiples of 16 bytes (StackBuf::ALIGN); align \
+        the buffer (StackArea, alignas(16), aligned_alloc) and round its size down";
 }
 
 impl Error {
@@ -115,6 +138,8 @@ impl Error {
             Error::GuardPage { .. } => text::GUARD_PAGE,
             Error::MapCountLimit { .. } => text::MAP_COUNT_LIMIT,
             Error::AddressSpaceLimit { .. } => text::ADDRESS_SPACE_LIMIT,
+            Error::StackTooSmall { .. } => text::STACK_TOO_SMALL,
+            Error::StackMisaligned { .. } => text::STACK_MISALIGNED,
         }
     }
 }
@@ -138,6 +163,12 @@ impl fmt::Display for Error {
             Error::MapCountLimit { limit } => write!(f, " (the limit is {limit} mappings)"),
             Error::AddressSpaceLimit { size, limit } => {
                 write!(f, " (a {size}-byte mapping; the limit is {limit} bytes)")
+            }
+            Error::StackTooSmall { size, min } => {
+                write!(f, " ({size} bytes given; the minimum is {min})")
+            }
+            Error::StackMisaligned { address, size } => {
+                write!(f, " ({size} bytes at {address:#x})")
             }
         }
     }
@@ -194,13 +225,21 @@ pub type Result<T> = core::result::Result<T, Error>;
 mod tests {
     use super::*;
 
-    const ALL: [Error; 6] = [
+    const ALL: [Error; 8] = [
         Error::ZeroStackSize,
         Error::StackSizeOverflow { requested: 7 },
         Error::Map { size: 8, errno: 12 },
         Error::GuardPage { errno: 22 },
         Error::MapCountLimit { limit: 65530 },
         Error::AddressSpaceLimit { size: 9, limit: 10 },
+        Error::StackTooSmall {
+            size: 100,
+            min: 1024,
+        },
+        Error::StackMisaligned {
+            address: 0x1001,
+            size: 4096,
+        },
     ];
 
     #[test]
@@ -221,5 +260,9 @@ mod tests {
         assert!(ALL[5]
             .to_string()
             .ends_with("(a 9-byte mapping; the limit is 10 bytes)"));
+        assert!(ALL[6]
+            .to_string()
+            .ends_with("(100 bytes given; the minimum is 1024)"));
+        assert!(ALL[7].to_string().ends_with("(4096 bytes at 0x1001)"));
     }
 }

@@ -120,22 +120,32 @@
 //! | [`scope`], [`ScopedCoroutine`], [`ScopedGenerator`] | the same, borrowing from the caller's stack frame |
 //! | [`Stack`], [`GuardKind`] | `mmap`'d stacks, committed as they are touched, with a guard page that turns an overflow into a message naming the stack |
 //! | [`StackPool`], [`StackPoolBuilder`], [`Release`] | stacks handed out again after use, without a system call, for programs that make many coroutines |
+//! | [`StackMemory`], [`StackBuf`], [`StackArea`] | stack memory as a contract: `Stack` and the embedder's own memory (a `static` buffer, a `Box<[u8]>`, any region), with a canary where there is no guard page ([`memory`]) |
 //! | [`raw`] | the symmetric, unsafe layer: [`raw::Context`], [`raw::switch`], and the assembly switch itself, [`raw::swapctx_switch`] |
 //! | [`Error`], [`Result`] | why a stack could not be had |
 //!
 //! Features:
 //!
 //! - `std` (default): everything above. Without it (`default-features =
-//!   false`) the crate is `no_std` and only [`raw`] and [`Error`] remain;
-//!   bring your own stacks.
+//!   false`) the crate is `no_std`: [`raw`], [`Error`], and [`Coroutine`],
+//!   [`Generator`] and [`Yielder`] on stacks you bring ([`StackBuf`]), with
+//!   the rules of `panic = "abort"` (see [What is sound, and
+//!   why](coroutine#what-is-sound-and-why) and [Without
+//!   `std`](coroutine#without-std)). `scope`, `on_stack`, traps, `Stack`
+//!   and pools need `std`.
+//! - `alloc` (without `std`): [`StackBuf::from_box`](memory::StackBuf).
+//! - `capi` (without `std`): the C coroutine API on the caller's memory,
+//!   for the static library in the repository's `capi/` directory.
 //! - `valgrind`: registers every stack with Valgrind, so programs run clean
 //!   under memcheck.
 //! - `asan`: annotates every coroutine switch for AddressSanitizer (nightly,
 //!   `-Zsanitizer=address`).
 //!
 //! The same contexts are available to C through `include/swapctx.h`
-//! (`swapctx_stack_new`, `swapctx_context_new`, `swapctx_context_switch`);
-//! the README's "Use from C" section has the commands.
+//! (`swapctx_stack_new`, `swapctx_context_new`, `swapctx_context_switch`),
+//! and coroutines too (`swapctx_coro_new`, `swapctx_coro_resume`,
+//! `swapctx_coro_yield`, ...), also from a static library without Rust's
+//! `std`; the README's "Use from C" section has the commands.
 //!
 //! ## How it works
 //!
@@ -161,55 +171,60 @@
 //! up, one chapter per step, and `BENCHMARKS.md` measures it against
 //! corosensei, the `context` crate, Boost.Context, glibc and threads.
 //!
+#![doc = "[`Generator`]: crate::Generator\n[`Coroutine`]: crate::Coroutine\n\
+           [`Coroutine::resume`]: crate::Coroutine::resume\n\
+           [`Yielder`]: crate::Yielder\n[`CoroutineResult`]: crate::CoroutineResult\n\
+           [suspend]: crate::Yielder::suspend\n[`StackBuf`]: crate::StackBuf\n\
+           [`StackMemory`]: crate::StackMemory\n[`StackArea`]: crate::StackArea"]
 #![cfg_attr(
     feature = "std",
-    doc = "[`Generator`]: crate::Generator\n[`Coroutine`]: crate::Coroutine\n\
-           [`Coroutine::resume`]: crate::Coroutine::resume\n\
-           [`Coroutine::new`]: crate::Coroutine::new\n[`Generator::new`]: crate::Generator::new\n\
-           [`Yielder`]: crate::Yielder\n[`CoroutineResult`]: crate::CoroutineResult\n\
+    doc = "[`Coroutine::new`]: crate::Coroutine::new\n[`Generator::new`]: crate::Generator::new\n\
            [`scope`]: crate::scope\n[`ScopedCoroutine`]: crate::ScopedCoroutine\n\
            [`ScopedGenerator`]: crate::ScopedGenerator\n[`Stack`]: crate::Stack\n\
            [`GuardKind`]: crate::GuardKind\n[`StackPool`]: crate::StackPool\n\
-           [`StackPoolBuilder`]: crate::StackPoolBuilder\n[`Release`]: crate::Release\n\
-           [suspend]: crate::Yielder::suspend"
+           [`StackPoolBuilder`]: crate::StackPoolBuilder\n[`Release`]: crate::Release"
 )]
-// Without `std` the safe layer is not compiled: its names link to the
-// paragraph on features instead of to items that do not exist.
+// Without `std` the mapped stacks, scopes and `new` are not compiled: their
+// names link to the paragraph on features instead of to items that do not
+// exist.
 #![cfg_attr(
     not(feature = "std"),
-    doc = "[`Generator`]: #map-of-the-crate\n[`Coroutine`]: #map-of-the-crate\n\
-           [`Coroutine::resume`]: #map-of-the-crate\n\
-           [`Coroutine::new`]: #map-of-the-crate\n[`Generator::new`]: #map-of-the-crate\n\
-           [`Yielder`]: #map-of-the-crate\n[`CoroutineResult`]: #map-of-the-crate\n\
+    doc = "[`Coroutine::new`]: #map-of-the-crate\n[`Generator::new`]: #map-of-the-crate\n\
            [`scope`]: #map-of-the-crate\n[`ScopedCoroutine`]: #map-of-the-crate\n\
            [`ScopedGenerator`]: #map-of-the-crate\n[`Stack`]: #map-of-the-crate\n\
            [`GuardKind`]: #map-of-the-crate\n[`StackPool`]: #map-of-the-crate\n\
-           [`StackPoolBuilder`]: #map-of-the-crate\n[`Release`]: #map-of-the-crate\n\
-           [suspend]: #map-of-the-crate"
+           [`StackPoolBuilder`]: #map-of-the-crate\n[`Release`]: #map-of-the-crate"
 )]
+// The docs of the `std` build (docs.rs's) are the reference, and CI checks
+// every link there. Without `std`, links in item docs to what only `std`
+// has (`Stack`, `scope`, traps, ...) render as plain text.
+#![cfg_attr(not(feature = "std"), allow(rustdoc::broken_intra_doc_links))]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
-// Without `std` the coroutine layer is gone, and with it every use of the
-// arch modules' coroutine switch (`init_coroutine`, `resume`, ...) and
-// its re-export.
-#[cfg_attr(not(feature = "std"), allow(dead_code, unused_imports))]
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+// Without `std`, `on_stack` and traps are gone, and with them the uses of
+// their assembly entry points.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod arch;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", feature = "capi"))]
 mod capi;
 #[cfg(all(doctest, feature = "std"))]
 mod compile_fail;
-#[cfg(feature = "std")]
 pub mod coroutine;
 mod error;
+pub mod memory;
 #[cfg(feature = "std")]
 mod overflow;
 #[path = "context.rs"]
 pub mod raw;
 #[cfg(feature = "std")]
 mod stack;
-#[cfg(feature = "std")]
+// Without `std` there are no mapped stacks to tell Valgrind about.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod tools;
 
 /// Runs before every registration of a guard region in the stacks' guard
@@ -223,11 +238,10 @@ fn before_guard_registered() {
 }
 
 #[cfg(feature = "std")]
-pub use coroutine::{
-    on_stack, scope, Coroutine, CoroutineResult, Generator, Scope, ScopedCoroutine,
-    ScopedGenerator, Yielder,
-};
+pub use coroutine::{on_stack, scope, Scope, ScopedCoroutine, ScopedGenerator};
+pub use coroutine::{Coroutine, CoroutineResult, Generator, Yielder};
 pub use error::{Error, Result};
+pub use memory::{StackArea, StackBuf, StackMemory};
 #[cfg(feature = "std")]
 pub use stack::{GuardKind, Release, Stack, StackPool, StackPoolBuilder};
 
@@ -243,10 +257,14 @@ pub(crate) fn fatal(msg: core::fmt::Arguments<'_>) -> ! {
 
 /// Without `std` there is no stderr and no `abort`: the message goes to the
 /// embedder's `#[panic_handler]`, the one place a `no_std` program reports
-/// from, and the handler never returns (it is `-> !`). The one caller
-/// without `std`, the trampoline's `entry_returned`, is an `extern "C"`
-/// function, which cannot unwind either. An endless loop would hang
-/// silently, and `core` has no stable abort.
+/// from, and the handler never returns (it is `-> !`). `no_std` targets
+/// abort on panic. In a hosted program that links the `no_std` build and
+/// unwinds, the callers behave as follows: the trampoline's `entry_returned`
+/// is an `extern "C"` function, which cannot unwind (the process aborts);
+/// a canary found overwritten (`memory::canary_overwritten`, from
+/// `resume`) unwinds the resumer, and the coroutine it drops on the way is
+/// abandoned, its stack leaked. An endless loop would hang silently, and
+/// `core` has no stable abort.
 #[cfg(not(feature = "std"))]
 #[cold]
 pub(crate) fn fatal(msg: core::fmt::Arguments<'_>) -> ! {

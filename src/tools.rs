@@ -152,7 +152,7 @@ impl Default for FiberStack {
 impl FiberStack {
     /// The bounds of a coroutine's stack.
     #[inline(always)]
-    pub(crate) fn of(_stack: &crate::Stack) -> FiberStack {
+    pub(crate) fn of<S: crate::memory::StackMemory>(_stack: &S) -> FiberStack {
         FiberStack {
             #[cfg(feature = "asan")]
             bottom: core::cell::Cell::new(_stack.bottom().cast()),

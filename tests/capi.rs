@@ -105,6 +105,9 @@ fn c_to_rust(c: &str) -> String {
         "swapctx_stack" => "Stack",
         "swapctx_context" => "Context",
         "swapctx_entry_fn" => "Option<CEntryFn>",
+        "swapctx_coro" => "Coro",
+        "swapctx_coro_fn" => "Option<CoroFn>",
+        "swapctx_pool" => "StackPool",
         other => panic!("tests/capi.rs does not know the C type `{other}`: add it"),
     }
     .to_string();
@@ -186,7 +189,8 @@ fn rust_functions(src: &str) -> Vec<Func> {
 #[test]
 fn every_header_function_is_defined_in_rust_with_the_same_signature() {
     let header = header_functions(&read("include/swapctx.h"));
-    let rust = rust_functions(&read("src/capi.rs"));
+    let mut rust = rust_functions(&read("src/capi.rs"));
+    rust.extend(rust_functions(&read("src/capi/coro.rs")));
     assert!(
         header.len() >= 7,
         "parsed too few declarations: {header:#?}"
@@ -495,4 +499,151 @@ fn the_c_demo_builds_links_and_prints_the_seeded_exchange() {
     let mut cmd = Command::new(&exe);
     cmd.env("LD_LIBRARY_PATH", &profile_dir);
     check_demo_output(cmd);
+}
+
+/// Builds capi/ (the C API as a no_std static library, `panic = "abort"`)
+/// into this test's target dir, and returns the library's path.
+#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+fn build_nostd_c_library() -> PathBuf {
+    let (target_root, _, _) = target_dirs();
+    let target_dir = target_root.join("capi-nostd");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(manifest_dir())
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(manifest_dir().join("capi/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags (coverage, sanitizers) are not the C
+        // library's business.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("run cargo build for capi/");
+    assert!(
+        status.success(),
+        "cargo build --manifest-path capi/Cargo.toml failed"
+    );
+    let lib = target_dir.join("release/libswapctx_nostd.a");
+    assert!(lib.exists(), "{} was not built", lib.display());
+    lib
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+#[test]
+fn the_c_coroutine_demo_links_no_rust_std_and_checks_its_error_codes() {
+    let lib = build_nostd_c_library();
+    let out_dir = lib.parent().unwrap().join("capi-test");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join("producer_consumer_coro");
+    // The plain `cc` line of the example's comment: the library and libc.
+    let status = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(manifest_dir().join("include"))
+        .arg(manifest_dir().join("examples/c/producer_consumer_coro.c"))
+        .arg(&lib)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the system C compiler `cc`");
+    assert!(status.success(), "cc failed to build the coroutine demo");
+
+    let out = Command::new(&exe)
+        .output()
+        .expect("run the C coroutine demo");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let numbers = expected_numbers();
+    assert_eq!(lines.len(), 2 * numbers.len() + 2, "{stdout}");
+    for (i, n) in numbers.iter().enumerate() {
+        assert_eq!(lines[2 * i], format!("# producer: sending data {n}"));
+        assert_eq!(lines[2 * i + 1], format!("# consumer: receiving data {n}"));
+    }
+    assert_eq!(
+        lines[2 * numbers.len()],
+        "# producer: done, the consumer received 10 items"
+    );
+    assert_eq!(
+        lines[2 * numbers.len() + 1],
+        "# errors: 7 of 7 checks passed"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Nothing of Rust's std in the program.
+    let nm = Command::new("nm").arg(&exe).output().expect("run nm");
+    let symbols = String::from_utf8_lossy(&nm.stdout);
+    assert!(symbols.contains("swapctx_coro_resume"), "not linked?");
+    assert!(!symbols.contains("_ZN3std"), "the demo links Rust's std");
+}
+
+/// A C coroutine on the caller's memory that overflows into its canary:
+/// the no_std library's panic handler prints swapctx's message to stderr
+/// and aborts, at the switch back to the resumer.
+#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+#[test]
+fn a_c_coroutine_that_overflows_its_memory_ends_with_the_message() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let lib = build_nostd_c_library();
+    let out_dir = lib.parent().unwrap().join("capi-test");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let src = out_dir.join("overflow_coro.c");
+    // The coroutine gets the top 8 KiB of a 64 KiB array, so that the
+    // overflow lands in the rest of the array, which nothing else uses.
+    std::fs::write(
+        &src,
+        r#"
+#include <stdalign.h>
+#include <stdio.h>
+#include "swapctx.h"
+static alignas(16) unsigned char memory[64 * 1024];
+static int deep(volatile int n) {
+    volatile unsigned char frame[256];
+    for (int i = 0; i < 256; i++) frame[i] = (unsigned char)n;
+    return n == 0 ? frame[7] : deep(n - 1) + frame[255];
+}
+static void *body(swapctx_coro *co, void *arg) {
+    (void)arg;
+    int r = deep(100); /* 25 KiB of frames on an 8 KiB stack */
+    swapctx_coro_yield(co, (void *)(long)r, NULL);
+    return NULL;
+}
+int main(void) {
+    swapctx_coro *co = NULL;
+    if (swapctx_coro_new(memory + 56 * 1024, 8 * 1024, body, NULL, &co) != SWAPCTX_OK) return 2;
+    swapctx_coro_resume(co, NULL, NULL);
+    puts("resumed normally");
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = out_dir.join("overflow_coro");
+    let status = Command::new("cc")
+        .args(["-std=c11", "-O0", "-I"])
+        .arg(manifest_dir().join("include"))
+        .arg(&src)
+        .arg(&lib)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("run the system C compiler `cc`");
+    assert!(status.success(), "cc failed to build the overflow program");
+    let out = Command::new(&exe)
+        .output()
+        .expect("run the overflow program");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{out:?}");
+    assert!(
+        stderr.contains("swapctx: stack overflow in a coroutine")
+            && stderr.contains("(8192 bytes, no guard page)"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("resumed normally"));
 }

@@ -54,7 +54,7 @@ struct Header {
 #[repr(C)]
 struct Entry<'a, I, Y, R> {
     header: Header,
-    raw: RawCoroutine<'a, I, Y, R>,
+    raw: RawCoroutine<'a, I, Y, R, Stack>,
 }
 
 /// `Header::finish` of an `Entry<I, Y, R>`.
@@ -83,7 +83,7 @@ unsafe fn release_entry<I, Y, R>(h: *mut Header) {
 /// Finishes a scoped coroutine. With `panic = "abort"`, a suspended one
 /// cannot be unwound, and cannot be leaked either (its frames hold borrows
 /// that end with the scope): the process aborts.
-fn finish_scoped<I, Y, R>(raw: &mut RawCoroutine<'_, I, Y, R>) {
+fn finish_scoped<I, Y, R>(raw: &mut RawCoroutine<'_, I, Y, R, Stack>) {
     #[cfg(not(panic = "unwind"))]
     if raw.is_suspended() {
         crate::fatal(format_args!(
@@ -379,7 +379,7 @@ impl<I, Y, R> ScopedCoroutine<'_, I, Y, R> {
     /// destructor that runs during its clean-up reached a leaked handle).
     #[inline]
     #[track_caller]
-    fn raw_for_resume(&mut self) -> &mut RawCoroutine<'_, I, Y, R> {
+    fn raw_for_resume(&mut self) -> &mut RawCoroutine<'_, I, Y, R, Stack> {
         let e = self.entry.as_ptr();
         // SAFETY: the entry lives as long as the handle (only the handle's
         // drop, `into_stack`, or the end of the scope, after which the
@@ -394,7 +394,7 @@ impl<I, Y, R> ScopedCoroutine<'_, I, Y, R> {
         }
     }
 
-    fn raw(&self) -> &RawCoroutine<'_, I, Y, R> {
+    fn raw(&self) -> &RawCoroutine<'_, I, Y, R, Stack> {
         // SAFETY: as in `raw_for_resume`; a shared view.
         unsafe { &(*self.entry.as_ptr()).raw }
     }
