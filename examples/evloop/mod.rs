@@ -107,6 +107,13 @@ struct Shared {
 const READABLE: u8 = 1;
 const WRITABLE: u8 = 2;
 
+fn name(interest: Interest) -> &'static str {
+    match interest {
+        Interest::Read => "readable",
+        Interest::Write => "writable",
+    }
+}
+
 fn bit(interest: Interest) -> u8 {
     match interest {
         Interest::Read => READABLE,
@@ -236,10 +243,7 @@ impl Io<'_> {
                 format!(
                     "timed out after {:?} waiting for fd {fd} to become {}",
                     self.timeout.get().unwrap_or_default(),
-                    match interest {
-                        Interest::Read => "readable",
-                        Interest::Write => "writable",
-                    }
+                    name(interest)
                 ),
             )),
             Wake::Start => unreachable!("a task starts only once"),
@@ -436,6 +440,8 @@ pub struct EventLoop {
     epoll_waits: u64,
     /// The last wait number given out.
     last_seq: u64,
+    /// Print what the loop does (chapter 9's trace).
+    trace: bool,
 }
 
 impl EventLoop {
@@ -471,6 +477,7 @@ impl EventLoop {
             switches: 0,
             epoll_waits: 0,
             last_seq: 0,
+            trace: false,
         })
     }
 
@@ -516,6 +523,11 @@ impl EventLoop {
         };
         self.live += 1;
         self.ready.push_back((id, Wake::Start));
+    }
+
+    /// Prints a line for every wait, wake-up and end of a task.
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = on;
     }
 
     /// Tasks that panicked (and were dropped) so far.
@@ -580,6 +592,9 @@ impl EventLoop {
 
     /// Drops a finished task: its stack goes back to the pool.
     fn finish(&mut self, id: TaskId) {
+        if self.trace {
+            println!("    loop: task {id} is done");
+        }
         self.tasks[id] = None;
         self.free.push(id);
         self.live -= 1;
@@ -598,13 +613,24 @@ impl EventLoop {
                     self.waiters.resize(slot + 1, None);
                 }
                 debug_assert!(self.waiters[slot].is_none(), "one waiter per descriptor");
+                if self.trace {
+                    println!(
+                        "    loop: task {id} waits until fd {fd} is {}",
+                        name(interest)
+                    );
+                }
                 self.waiters[slot] = Some((id, interest));
                 task.waiting_on = Some(fd);
                 if let Some(d) = deadline {
                     self.timers.push(Reverse((d, id, task.seq)));
                 }
             }
-            Wait::Sleep(until) => self.timers.push(Reverse((until, id, task.seq))),
+            Wait::Sleep(until) => {
+                if self.trace {
+                    println!("    loop: task {id} sleeps");
+                }
+                self.timers.push(Reverse((until, id, task.seq)))
+            }
         }
     }
 
@@ -624,10 +650,18 @@ impl EventLoop {
             task.seq = 0; // the wait is over: no other wake-up for it
             match task.waiting_on.take() {
                 Some(fd) => {
+                    if self.trace {
+                        println!("    loop: timer: task {id} waited too long for fd {fd}");
+                    }
                     self.waiters[fd as usize] = None;
                     self.ready.push_back((id, Wake::TimedOut));
                 }
-                None => self.ready.push_back((id, Wake::Ready)),
+                None => {
+                    if self.trace {
+                        println!("    loop: timer: task {id} wakes up");
+                    }
+                    self.ready.push_back((id, Wake::Ready))
+                }
             }
         }
     }
@@ -678,6 +712,12 @@ impl EventLoop {
                 continue;
             }
             self.waiters[fd] = None;
+            if self.trace {
+                println!(
+                    "    loop: epoll: fd {fd} is {}: task {id} is ready",
+                    name(interest)
+                );
+            }
             let task = self.tasks[id].as_mut().expect("a waiting task exists");
             task.waiting_on = None;
             task.seq = 0; // its timer is stale now
