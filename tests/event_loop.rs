@@ -152,6 +152,56 @@ fn a_refused_connection_is_an_io_error() {
     assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
 }
 
+#[test]
+fn one_task_reads_a_socket_while_another_writes_it_and_a_second_reader_is_refused() {
+    let mut ev = EventLoop::new().unwrap();
+    let (l, addr) = listener(&ev);
+    // The server echoes 3 messages of 4 bytes back, then closes.
+    ev.spawn(move |io| {
+        io.set_timeout(Some(TIMEOUT));
+        let (s, _) = io.accept(&l).unwrap();
+        let mut buf = [0u8; 4];
+        for _ in 0..3 {
+            io.read_exact(&s, &mut buf).unwrap();
+            io.write_all(&s, &buf).unwrap();
+        }
+    });
+    let got: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let busy: Rc<RefCell<Option<io::Error>>> = Rc::default();
+    let (g, b) = (got.clone(), busy.clone());
+    ev.spawn(move |io| {
+        io.set_timeout(Some(TIMEOUT));
+        let s = Rc::new(io.connect(addr).unwrap());
+        // The reader: waits for the echoes.
+        let (reader, g) = (s.clone(), g.clone());
+        io.spawn(move |io| {
+            io.set_timeout(Some(TIMEOUT));
+            let mut buf = [0u8; 12];
+            io.read_exact(&reader, &mut buf).unwrap();
+            g.borrow_mut().extend_from_slice(&buf);
+        });
+        // A second reader of the same socket, while the first one waits.
+        let second = s.clone();
+        io.spawn(move |io| {
+            let mut buf = [0u8; 1];
+            *b.borrow_mut() = io.read(&second, &mut buf).err();
+        });
+        // This task writes, a message at a time, sleeping in between.
+        for m in [b"abcd", b"efgh", b"ijkl"] {
+            io.sleep(Duration::from_millis(5));
+            io.write_all(&s, m).unwrap();
+        }
+    });
+    ev.run();
+    assert_eq!(&got.borrow()[..], b"abcdefghijkl");
+    let e = busy
+        .borrow_mut()
+        .take()
+        .expect("the second reader was refused");
+    assert_eq!(e.kind(), io::ErrorKind::ResourceBusy);
+    assert!(e.to_string().contains("one task at a time may read"), "{e}");
+}
+
 /// Echoes each message, and panics on "panic".
 fn fragile_echo(io: &Io<'_>, s: &evloop::TcpStream) {
     let mut buf = [0u8; 64];

@@ -10,8 +10,8 @@
 //! kind of system call: "wake me when fd 12 is readable".
 //!
 //! ```text
-//!   task: read(fd) ─EAGAIN─► suspend(Wait::Fd{fd, Read}) ──► loop: waiters[fd] = task
-//!   loop: epoll_wait ─► event for fd ─► waiters[fd].take() ─► resume(task, Wake::Ready)
+//!   task: read(fd) ─EAGAIN─► suspend(Wait::Fd{fd, Read}) ──► loop: waiters[fd][Read] = task
+//!   loop: epoll_wait ─► event for fd ─► waiters[fd][Read].take() ─► resume(task, Wake::Ready)
 //!   task: read(fd) again ─► n bytes
 //! ```
 //!
@@ -55,8 +55,8 @@ pub const STACK_SIZE: usize = 64 * 1024;
 /// What a task waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interest {
-    Read,
-    Write,
+    Read = 0,
+    Write = 1,
 }
 
 /// A task's request to the loop (the `Yield` type of its coroutine).
@@ -80,6 +80,9 @@ pub enum Wake {
     Ready,
     /// The deadline passed first.
     TimedOut,
+    /// Another task, this one, already waits on the descriptor for the
+    /// same thing: only one of them could be woken.
+    Busy(TaskId),
 }
 
 type TaskId = usize;
@@ -89,8 +92,8 @@ struct Task {
     /// The number of the task's current wait (unique in the loop; 0 when
     /// it does not wait): a timer with another number is stale.
     seq: u64,
-    /// The descriptor the task waits on, if it does.
-    waiting_on: Option<RawFd>,
+    /// The descriptor the task waits on, and for what, if it does.
+    waiting_on: Option<(RawFd, Interest)>,
 }
 
 /// What the tasks share with the loop, without a switch: the epoll
@@ -243,6 +246,14 @@ impl Io<'_> {
                 format!(
                     "timed out after {:?} waiting for fd {fd} to become {}",
                     self.timeout.get().unwrap_or_default(),
+                    name(interest)
+                ),
+            )),
+            Wake::Busy(other) => Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!(
+                    "task {other} already waits until fd {fd} is {}: one task at a time may \
+                     read a socket, and one may write it",
                     name(interest)
                 ),
             )),
@@ -424,14 +435,18 @@ fn listen(shared: &Shared, addr: impl ToSocketAddrs) -> io::Result<TcpListener> 
 /// The loop: the tasks, the ready queue, the descriptors waited on and the
 /// timers.
 pub struct EventLoop {
+    /// First, so that suspended tasks are dropped (unwound) before the
+    /// rest.
+    tasks: Vec<Option<Task>>,
     shared: Rc<Shared>,
     pool: StackPool,
-    tasks: Vec<Option<Task>>,
     free: Vec<TaskId>,
     live: usize,
     ready: VecDeque<(TaskId, Wake)>,
-    /// `waiters[fd]`: the task suspended until `fd` is ready, and for what.
-    waiters: Vec<Option<(TaskId, Interest)>>,
+    /// `waiters[fd][interest]`: the task suspended until `fd` is ready for
+    /// reading (`[0]`) or writing (`[1]`): one task may read a socket
+    /// while another writes it.
+    waiters: Vec<[Option<TaskId>; 2]>,
     /// (deadline, task, the task's wait number), earliest first.
     timers: BinaryHeap<Reverse<(Instant, TaskId, u64)>>,
     events: Vec<libc::epoll_event>,
@@ -460,13 +475,13 @@ impl EventLoop {
             .build()
             .map_err(|e| io::Error::other(format!("cannot make the stack pool: {e}")))?;
         Ok(EventLoop {
+            tasks: Vec::new(),
             shared: Rc::new(Shared {
                 epoll,
                 spawned: RefCell::new(Vec::new()),
                 readiness: RefCell::new(Vec::new()),
             }),
             pool,
-            tasks: Vec::new(),
             free: Vec::new(),
             live: 0,
             ready: VecDeque::new(),
@@ -610,17 +625,21 @@ impl EventLoop {
             } => {
                 let slot = fd as usize;
                 if self.waiters.len() <= slot {
-                    self.waiters.resize(slot + 1, None);
+                    self.waiters.resize(slot + 1, [None, None]);
                 }
-                debug_assert!(self.waiters[slot].is_none(), "one waiter per descriptor");
+                if let Some(other) = self.waiters[slot][interest as usize] {
+                    // Only one of them could be woken by the edge.
+                    self.ready.push_back((id, Wake::Busy(other)));
+                    return;
+                }
                 if self.trace {
                     println!(
                         "    loop: task {id} waits until fd {fd} is {}",
                         name(interest)
                     );
                 }
-                self.waiters[slot] = Some((id, interest));
-                task.waiting_on = Some(fd);
+                self.waiters[slot][interest as usize] = Some(id);
+                task.waiting_on = Some((fd, interest));
                 if let Some(d) = deadline {
                     self.timers.push(Reverse((d, id, task.seq)));
                 }
@@ -649,11 +668,11 @@ impl EventLoop {
             }
             task.seq = 0; // the wait is over: no other wake-up for it
             match task.waiting_on.take() {
-                Some(fd) => {
+                Some((fd, interest)) => {
                     if self.trace {
                         println!("    loop: timer: task {id} waited too long for fd {fd}");
                     }
-                    self.waiters[fd as usize] = None;
+                    self.waiters[fd as usize][interest as usize] = None;
                     self.ready.push_back((id, Wake::TimedOut));
                 }
                 None => {
@@ -705,23 +724,28 @@ impl EventLoop {
                 bits |= WRITABLE;
             }
             self.shared.set(fd as RawFd, bits);
-            let Some(Some((id, interest))) = self.waiters.get(fd).copied() else {
-                continue; // nobody waits: the task will try the call first
-            };
-            if !wakes(interest, events) {
-                continue;
+            for interest in [Interest::Read, Interest::Write] {
+                if !wakes(interest, events) {
+                    continue;
+                }
+                // Nobody waiting: the task will try the call first anyway.
+                let Some(slots) = self.waiters.get_mut(fd) else {
+                    continue;
+                };
+                let Some(id) = slots[interest as usize].take() else {
+                    continue;
+                };
+                if self.trace {
+                    println!(
+                        "    loop: epoll: fd {fd} is {}: task {id} is ready",
+                        name(interest)
+                    );
+                }
+                let task = self.tasks[id].as_mut().expect("a waiting task exists");
+                task.waiting_on = None;
+                task.seq = 0; // its timer is stale now
+                self.ready.push_back((id, Wake::Ready));
             }
-            self.waiters[fd] = None;
-            if self.trace {
-                println!(
-                    "    loop: epoll: fd {fd} is {}: task {id} is ready",
-                    name(interest)
-                );
-            }
-            let task = self.tasks[id].as_mut().expect("a waiting task exists");
-            task.waiting_on = None;
-            task.seq = 0; // its timer is stale now
-            self.ready.push_back((id, Wake::Ready));
         }
     }
 }
