@@ -249,14 +249,12 @@ impl Io<'_> {
                     name(interest)
                 ),
             )),
-            Wake::Busy(other) => Err(io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                format!(
-                    "task {other} already waits until fd {fd} is {}: one task at a time may \
-                     read a socket, and one may write it",
-                    name(interest)
-                ),
-            )),
+            // (`ErrorKind::ResourceBusy` is newer than the crate's MSRV.)
+            Wake::Busy(other) => Err(io::Error::other(format!(
+                "task {other} already waits until fd {fd} is {}: one task at a time may \
+                 read a socket, and one may write it",
+                name(interest)
+            ))),
             Wake::Start => unreachable!("a task starts only once"),
         }
     }
