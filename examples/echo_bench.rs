@@ -25,7 +25,10 @@
 //! and checks every byte of every echo. Messages per second count round
 //! trips; the latency is the round trip's, as the client sees it. The
 //! memory per connection is (idle resident memory - the server's resident
-//! memory before any connection) / N.
+//! memory before any connection) / N. The CPU time per message is the
+//! server's (user and system, all threads, `/proc/PID/stat`) during the
+//! messages, divided by their number: less disturbed by other programs on
+//! the machine than the throughput, which depends on who else runs.
 
 mod evloop;
 
@@ -139,6 +142,32 @@ fn status_field(pid: u32, field: &str) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other(format!("no {field} in /proc/{pid}/status")))
 }
 
+/// A process's CPU time, user and system, all its threads
+/// (`/proc/PID/stat` fields 14 and 15, in clock ticks).
+fn cpu_time(pid: u32) -> io::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: field 3 (state) is the first.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| io::Error::other(format!("/proc/{pid}/stat has no command name")))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> io::Result<u64> {
+        fields
+            .get(i - 3)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("no field {i} in /proc/{pid}/stat")))
+    };
+    // SAFETY: sysconf takes no pointers and only reads a setting.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if per_second <= 0 {
+        return Err(io::Error::other("sysconf(_SC_CLK_TCK) failed"));
+    }
+    let t = ticks(14)? + ticks(15)?;
+    Ok(Duration::from_secs_f64(t as f64 / per_second as f64))
+}
+
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -171,6 +200,10 @@ impl Server {
     fn rss_kb(&self) -> u64 {
         status_field(self.child.id(), "VmRSS").unwrap_or(0)
     }
+    /// The server's CPU time so far, user and system, all threads.
+    fn cpu(&self) -> Duration {
+        cpu_time(self.child.id()).unwrap_or_default()
+    }
     fn threads(&self) -> u64 {
         status_field(self.child.id(), "Threads").unwrap_or(0)
     }
@@ -197,6 +230,8 @@ struct Measured {
     p99: Duration,
     rss_per_conn_kb: f64,
     threads: u64,
+    /// The server's CPU time per message during the load.
+    cpu_per_msg: Duration,
 }
 
 fn measure(kind: &'static str, conns: usize, messages: usize, size: usize) -> Row {
@@ -212,13 +247,16 @@ fn measure(kind: &'static str, conns: usize, messages: usize, size: usize) -> Ro
             .map_err(|e| format!("connecting {conns}: {e}"))?;
         let idle = server.rss_kb();
         let threads = server.threads();
+        let cpu0 = server.cpu();
         let r = echo::load(&mut ev, streams, messages, size, timeout)?;
+        let cpu = server.cpu().saturating_sub(cpu0);
         Ok(Measured {
             per_second: r.per_second(),
             p50: r.percentile(50.0),
             p99: r.percentile(99.0),
             rss_per_conn_kb: idle.saturating_sub(base) as f64 / conns as f64,
             threads,
+            cpu_per_msg: cpu / r.messages.max(1) as u32,
         })
     })();
     Row {
@@ -305,8 +343,18 @@ fn bench(args: &[String]) -> Result<(), String> {
          rounds (open-file limit {limit})"
     );
     println!(
-        "{:<8} {:>6} {:>10} {:>10} {:>10} {:>12} {:>8}  {:>8} {:>8}",
-        "server", "conns", "msgs/s", "p50", "p99", "RSS/conn", "threads", "msgs/s÷", "RSS÷"
+        "{:<8} {:>6} {:>10} {:>10} {:>10} {:>12} {:>8} {:>11}  {:>8} {:>8} {:>8}",
+        "server",
+        "conns",
+        "msgs/s",
+        "p50",
+        "p99",
+        "RSS/conn",
+        "threads",
+        "CPU/msg",
+        "msgs/s÷",
+        "RSS÷",
+        "CPU÷"
     );
     let mut rows = Vec::new();
     for &conns in &conn_counts {
@@ -338,18 +386,25 @@ fn bench(args: &[String]) -> Result<(), String> {
             .iter()
             .find(|r| r.kind == "tokio")
             .and_then(|r| r.result.as_ref().ok())
-            .map(|m| (m.per_second, m.rss_per_conn_kb));
+            .map(|m| (m.per_second, m.rss_per_conn_kb, m.cpu_per_msg));
         for row in &group {
             match &row.result {
                 Ok(m) => {
-                    let (tput, rss) = tokio.map_or((String::new(), String::new()), |(t, r)| {
-                        (
-                            format!("{:.2}", m.per_second / t),
-                            format!("{:.2}", m.rss_per_conn_kb / r),
-                        )
-                    });
+                    let ratios = tokio.map_or(
+                        [String::new(), String::new(), String::new()],
+                        |(t, r, c)| {
+                            [
+                                format!("{:.2}", m.per_second / t),
+                                format!("{:.2}", m.rss_per_conn_kb / r),
+                                format!(
+                                    "{:.2}",
+                                    m.cpu_per_msg.as_secs_f64() / c.as_secs_f64().max(1e-12)
+                                ),
+                            ]
+                        },
+                    );
                     println!(
-                        "{:<8} {:>6} {:>10.0} {:>10} {:>10} {:>9.1} KiB {:>8}  {:>8} {:>8}",
+                        "{:<8} {:>6} {:>10.0} {:>10} {:>10} {:>9.1} KiB {:>8} {:>8.2} µs  {:>8} {:>8} {:>8}",
                         row.kind,
                         row.conns,
                         m.per_second,
@@ -357,8 +412,10 @@ fn bench(args: &[String]) -> Result<(), String> {
                         ms(m.p99),
                         m.rss_per_conn_kb,
                         m.threads,
-                        tput,
-                        rss
+                        m.cpu_per_msg.as_secs_f64() * 1e6,
+                        ratios[0],
+                        ratios[1],
+                        ratios[2]
                     );
                 }
                 Err(e) => println!("{:<8} {:>6} failed: {e}", row.kind, row.conns),
@@ -368,19 +425,21 @@ fn bench(args: &[String]) -> Result<(), String> {
     }
     println!("(÷: the ratio to tokio's figure at the same number of connections)");
     if let Some(path) = csv {
-        let mut out =
-            String::from("server,conns,msgs_per_s,p50_us,p99_us,rss_per_conn_kib,threads\n");
+        let mut out = String::from(
+            "server,conns,msgs_per_s,p50_us,p99_us,rss_per_conn_kib,threads,cpu_us_per_msg\n",
+        );
         for r in &rows {
             if let Ok(m) = &r.result {
                 out.push_str(&format!(
-                    "{},{},{:.0},{:.1},{:.1},{:.2},{}\n",
+                    "{},{},{:.0},{:.1},{:.1},{:.2},{},{:.3}\n",
                     r.kind,
                     r.conns,
                     m.per_second,
                     m.p50.as_secs_f64() * 1e6,
                     m.p99.as_secs_f64() * 1e6,
                     m.rss_per_conn_kb,
-                    m.threads
+                    m.threads,
+                    m.cpu_per_msg.as_secs_f64() * 1e6
                 ));
             }
         }

@@ -4,9 +4,9 @@
 Reads the CSV that `echo_bench --csv FILE` wrote (one line per server and
 number of connections), prints a markdown table (with ratios to tokio's
 figures at the same number of connections) and writes
-docs/img/echo-servers.svg: two panels of grouped bars, messages per second
-and resident memory per idle connection, one group per number of
-connections, one bar per server.
+docs/img/echo-servers.svg: three panels of grouped bars (messages per
+second, the server's CPU time per message, resident memory per idle
+connection), one group per number of connections, one bar per server.
 
     cargo run --release --example echo_bench -- --csv target/echo_bench.csv
     python3 scripts/echo_chart.py target/echo_bench.csv [--cpu "AMD EPYC (2 vCPUs)"]
@@ -34,22 +34,25 @@ def load(path):
 
 def table(rows, conns):
     print("| server | connections | messages/s | p50 | p99 | RSS per connection | threads "
-          "| messages/s ÷ tokio | RSS ÷ tokio |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| server CPU per message | messages/s ÷ tokio | RSS ÷ tokio | CPU ÷ tokio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in conns:
         tokio = rows.get(("tokio", n))
         for key, label, _ in SERVERS:
             r = rows.get((key, n))
             if r is None:
-                print(f"| {label} | {n:,} | (failed: see the program's output) | | | | | | |")
+                print(f"| {label} | {n:,} | (failed: see the program's output) | | | | | | | | |")
                 continue
             tput, rss = float(r["msgs_per_s"]), float(r["rss_per_conn_kib"])
+            cpu = float(r["cpu_us_per_msg"])
             ratio_t = f"{tput / float(tokio['msgs_per_s']):.2f}" if tokio else ""
             ratio_r = f"{rss / float(tokio['rss_per_conn_kib']):.2f}" if tokio else ""
+            ratio_c = f"{cpu / float(tokio['cpu_us_per_msg']):.2f}" if tokio else ""
             bold = "**" if key == "swapctx" else ""
             print(f"| {bold}{label}{bold} | {n:,} | {tput:,.0f} | "
                   f"{float(r['p50_us']) / 1000:.3f} ms | {float(r['p99_us']) / 1000:.3f} ms | "
-                  f"{rss:.1f} KiB | {int(r['threads']):,} | {ratio_t} | {ratio_r} |")
+                  f"{rss:.1f} KiB | {int(r['threads']):,} | {cpu:.2f} µs | {ratio_t} | {ratio_r} "
+                  f"| {ratio_c} |")
 
 
 def panel(out, x0, y0, w, h, title, unit, rows, conns, field):
@@ -75,6 +78,8 @@ def panel(out, x0, y0, w, h, title, unit, rows, conns, field):
             out.append(f'<rect x="{bx:.1f}" y="{y0 + h - bh:.1f}" width="{bar_w - 2:.1f}" '
                        f'height="{bh:.1f}" fill="{colour}"/>')
             label = f"{v / 1000:.0f}k" if field == "msgs_per_s" else f"{v:.1f}"
+            if field == "cpu_us_per_msg":
+                label = f"{v:.2f}"
             out.append(f'<text x="{bx + bar_w / 2:.1f}" y="{y0 + h - bh - 4:.1f}" '
                        f'text-anchor="middle" font-size="11">{label}</text>')
     out.append(f'<text x="{x0 + w}" y="{y0 - 10}" text-anchor="end" fill="#555">{unit}</text>')
@@ -92,7 +97,7 @@ def main():
     conns = sorted({n for _, n in rows})
     table(rows, conns)
 
-    width, height = 900, 330
+    width, height = 1000, 330
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
@@ -100,9 +105,11 @@ def main():
            'messages, one run</text>']
     if args.cpu:
         out.append(f'<text x="20" y="40" fill="#555">{args.cpu}</text>')
-    panel(out, 30, 80, 400, 180, "Messages per second", "higher is better", rows, conns,
+    panel(out, 30, 80, 290, 180, "Messages per second", "higher is better", rows, conns,
           "msgs_per_s")
-    panel(out, 480, 80, 400, 180, "Resident memory per idle connection", "KiB, lower is better",
+    panel(out, 360, 80, 290, 180, "Server CPU per message", "µs, lower is better", rows, conns,
+          "cpu_us_per_msg")
+    panel(out, 690, 80, 290, 180, "Memory per idle connection", "KiB RSS, lower is better",
           rows, conns, "rss_per_conn_kib")
     for i, (_, label, colour) in enumerate(SERVERS):
         lx = 30 + i * 290
