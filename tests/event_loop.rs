@@ -277,6 +277,34 @@ fn a_thousand_connections_echo_through_one_loop() {
 }
 
 #[test]
+fn the_timers_of_waits_that_ended_do_not_pile_up() {
+    let mut ev = EventLoop::new().unwrap();
+    let (l, addr) = listener(&ev);
+    ev.spawn(move |io| {
+        io.set_timeout(Some(TIMEOUT));
+        let (s, _) = io.accept(&l).unwrap();
+        echo::echo(io, &s).unwrap();
+    });
+    ev.spawn(move |io| {
+        io.set_timeout(Some(TIMEOUT));
+        let s = io.connect(addr).unwrap();
+        let mut buf = [0u8; 8];
+        // Each message makes both tasks wait with a 10 s deadline, and
+        // each wait ends long before it.
+        for i in 0..1_000u64 {
+            io.write_all(&s, &i.to_le_bytes()).unwrap();
+            io.read_exact(&s, &mut buf).unwrap();
+            assert_eq!(u64::from_le_bytes(buf), i);
+        }
+    });
+    ev.run();
+    // About 2,000 deadlines went into the heap; what is left is bounded by
+    // the compaction (2 per live task + 64), not by the number of waits.
+    let left = ev.pending_timers();
+    assert!(left <= 2 * 2 + 64 + 1, "{left} timers left");
+}
+
+#[test]
 fn the_fd_limit_error_names_the_limits() {
     let e = evloop::raise_fd_limit(u64::MAX).unwrap_err();
     assert!(e.to_string().contains("hard limit"), "{e}");

@@ -645,6 +645,7 @@ impl EventLoop {
                 task.waiting_on = Some((fd, interest));
                 if let Some(d) = deadline {
                     self.timers.push(Reverse((d, id, task.seq)));
+                    self.compact_timers();
                 }
             }
             Wait::Sleep(until) => {
@@ -654,6 +655,23 @@ impl EventLoop {
                 self.timers.push(Reverse((until, id, task.seq)))
             }
         }
+    }
+
+    /// Drops the stale timers (of waits that epoll ended) once they
+    /// outnumber the tasks: with a timeout on every read, a busy task
+    /// leaves one behind per message, and they would otherwise stay until
+    /// their deadline.
+    fn compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.live + 64 {
+            let tasks = &self.tasks;
+            self.timers
+                .retain(|&Reverse((_, id, seq))| tasks[id].as_ref().is_some_and(|t| t.seq == seq));
+        }
+    }
+
+    /// Timers pending, stale ones included.
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
     }
 
     /// Makes ready every task whose deadline has come.
