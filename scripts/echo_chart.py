@@ -109,7 +109,7 @@ def main():
           "msgs_per_s")
     panel(out, 360, 80, 290, 180, "Server CPU per message", "µs, lower is better", rows, conns,
           "cpu_us_per_msg")
-    panel(out, 690, 80, 290, 180, "Memory per idle connection", "KiB RSS, lower is better",
+    panel(out, 690, 80, 290, 180, "RSS per idle connection", "KiB, lower is better",
           rows, conns, "rss_per_conn_kib")
     for i, (_, label, colour) in enumerate(SERVERS):
         lx = 30 + i * 290
