@@ -153,6 +153,8 @@ use crate::tools;
 
 mod on_stack;
 mod scope;
+// Trap recovery redirects a signal handler's return: Unix only.
+#[cfg(unix)]
 pub mod trap;
 
 pub use on_stack::on_stack;
@@ -212,8 +214,11 @@ enum Finish<R> {
     /// coroutine's frames were abandoned, so its stack is leaked. (Two
     /// variants, not one holding a `thread::Result`, so that `Finish` stays
     /// as small as before: every coroutine's last switch copies it.)
+    /// (Traps are Unix only.)
+    #[cfg_attr(windows, allow(dead_code))]
     TrappedReturn(R),
     /// Stopped by a trap whose closure panicked with this payload.
+    #[cfg_attr(windows, allow(dead_code))]
     TrappedPanic(Box<dyn Any + Send + 'static>),
 }
 
@@ -517,6 +522,9 @@ impl<'a, I, Y, R> RawCoroutine<'a, I, Y, R> {
             closure.write(f);
             let entry: EntryFn = coroutine_entry::<F, I, Y, R>;
             let sp = arch::init_coroutine(slots.cast(), entry as usize, closure as usize);
+            // Windows: the stack's bounds, for the TEB while it runs.
+            #[cfg(windows)]
+            arch::set_coroutine_stack(sp, stack.teb());
             slots.write(Slots {
                 link: ptr::null_mut(),
                 this: sp,

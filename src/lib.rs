@@ -203,7 +203,11 @@ mod compile_fail;
 #[cfg(feature = "std")]
 pub mod coroutine;
 mod error;
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", unix))]
+mod overflow;
+// Windows: a vectored exception handler instead of a signal handler.
+#[cfg(all(feature = "std", windows))]
+#[path = "overflow_windows.rs"]
 mod overflow;
 #[path = "context.rs"]
 pub mod raw;

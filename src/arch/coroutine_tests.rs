@@ -144,6 +144,11 @@ fn resume_once(co: &Manual) -> usize {
     feature = "asan",
     ignore = "a coroutine made by hand is not announced to AddressSanitizer"
 )]
+#[cfg_attr(
+    windows,
+    ignore = "libgcc's SEH unwinder gives no registers (_Unwind_GetGR aborts); \
+              x86_64_windows::tests walks with RtlVirtualUnwind instead"
+)]
 fn the_unwinder_sees_the_resumers_saved_registers() {
     let mut walk = Walk::default();
     let co = Manual::new(walking_entry, (&mut walk as *mut Walk).cast());
@@ -219,6 +224,10 @@ fn a_suspended_coroutines_words_are_where_the_layout_says() {
 /// The gdb command for this architecture, and the docs' list of a suspended
 /// coroutine's words, say what the layout says.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "the gdb script's swapctx-bt commands are for the ELF targets' frames"
+)]
 fn the_gdb_script_and_the_docs_use_the_layout() {
     let script = include_str!("../../scripts/swapctx.gdb");
     let docs = include_str!("../../docs/debugging.md").replace('\n', " ");

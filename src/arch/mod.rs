@@ -61,10 +61,16 @@
 //! trampoline's CFI checked against the resumer's saved registers through
 //! the platform unwinder).
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 mod x86_64;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 pub(crate) use self::x86_64::*;
+
+// Windows x64: another ABI, another module (asm/switch_x86_64_ms_pe_gas.S).
+#[cfg(all(target_arch = "x86_64", windows))]
+mod x86_64_windows;
+#[cfg(all(target_arch = "x86_64", windows))]
+pub(crate) use self::x86_64_windows::*;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -131,6 +137,7 @@ extern "C" {
 
     /// Where a coroutine stopped by a trap continues (never called: a
     /// signal handler's return lands there, see `set_trap_return`).
+    #[cfg(unix)]
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_trap_trampoline")]
     pub(crate) fn swapctx_trap_trampoline();
 }

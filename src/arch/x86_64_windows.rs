@@ -1,0 +1,359 @@
+//! x86_64 Windows (Microsoft x64 ABI, PE): the saved frame of
+//! `asm/switch_x86_64_ms_pe_gas.S` and the coroutine switch.
+//!
+//! One module per architecture and ABI: Windows x64 differs from System V
+//! in its callee-saved set (rdi, rsi and xmm6-xmm15 too), its argument
+//! registers (rcx, rdx, r8, r9, with 32 bytes of shadow space), its unwind
+//! information (SEH `.pdata`/`.xdata`, not DWARF CFI) and in the Thread
+//! Environment Block fields that a context owns (the `.S` file says which
+//! and why). It reads like `x86_64.rs`, the fully commented reference, and
+//! comments in full where it differs.
+//!
+//! A fresh raw context, as `init_stack` leaves it (addresses grow upwards):
+//!
+//! ```text
+//!   top ──────────────►  +--------------------------+  (16-byte aligned)
+//!                        | TOP_RESERVED (16 bytes)  |  zero: the trampoline's
+//!   top-16 ───────────►  +--------------------------+  "return address"
+//!                        | return addr: trampoline  |  +280
+//!                        | rbp = 0, rbx = data      |  +272, +264
+//!                        | rdi, rsi = 0             |  +256, +248
+//!                        | r12 = entry              |  +240
+//!                        | r13 = on_return          |  +232
+//!                        | r14, r15 = 0             |  +224, +216
+//!                        | TEB: base = top, limit,  |  +208 .. +168
+//!                        | deallocation, fiber,     |
+//!                        | guarantee = 0, chain = -1|
+//!                        | MXCSR, x87 CW            |  +160, +164
+//!                        | xmm6 .. xmm15 = 0        |  +0 .. +144
+//!   sp = top-304 ─────►  +--------------------------+  (16-byte aligned)
+//! ```
+//!
+//! A raw context knows only its stack's top, so its `StackLimit` and
+//! `DeallocationStack` are 0 (every frame below the top is accepted by the
+//! exception dispatcher). Coroutines, whose `Stack` is known, get the
+//! stack's real bounds ([`set_coroutine_stack`]).
+
+use super::{STACK_ALIGN, TOP_RESERVED};
+
+// The frame offsets, one source for this module, the .S file (through
+// build.rs's layout.h) and the tests.
+#[cfg_attr(not(test), allow(dead_code))]
+mod layout;
+pub(crate) use self::layout::*;
+
+const _: () = assert!(OFF_RET + 8 == FRAME_SIZE);
+const _: () = assert!(FRAME_SIZE % STACK_ALIGN == 0);
+const _: () = assert!(OFF_XMM6 % 16 == 0 && OFF_XMM15 == OFF_XMM6 + 9 * 16);
+const _: () = assert!(OFF_MXCSR == OFF_XMM15 + 16 && OFF_X87CW == OFF_MXCSR + 4);
+const _: () = assert!(TOP_RESERVED % STACK_ALIGN == 0);
+const _: () = assert!(CO_FRAME_SIZE == CO_OFF_RESUME_COPY + 8);
+const _: () = assert!(COROUTINE_INIT_SIZE % STACK_ALIGN == 0);
+const _: () = assert!(INIT_OFF_STACK_BASE + 8 < COROUTINE_INIT_SIZE);
+
+/// The MXCSR a fresh context starts with: the power-on default (all
+/// exceptions masked, round to nearest).
+pub(crate) const DEFAULT_MXCSR: u32 = 0x1f80;
+/// The x87 control word a fresh context starts with (all exceptions
+/// masked, round to nearest). Windows x64 runs the x87 unit at 53-bit
+/// precision (`_PC_53`, 0x027f); `fninit`'s default (0x037f, 64-bit) is
+/// kept here, as on System V, so that both switches start alike.
+pub(crate) const DEFAULT_X87CW: u16 = 0x037f;
+
+/// `ExceptionList` of a context that has pushed no x86 SEH frame: the
+/// end-of-chain marker, -1.
+const EXCEPTION_CHAIN_END: usize = usize::MAX;
+
+/// Lays out a fresh context's first frame below `top` and returns its saved
+/// stack pointer.
+///
+/// # Safety
+/// `top` must be 16-byte aligned and the top of writable memory with at
+/// least `TOP_RESERVED + FRAME_SIZE` bytes below it.
+pub(crate) unsafe fn init_stack(
+    top: *mut u8,
+    entry: usize,
+    data: usize,
+    on_return: usize,
+) -> *mut u8 {
+    debug_assert!(top as usize % STACK_ALIGN == 0, "stack top must be aligned");
+    let sp = top.wrapping_sub(TOP_RESERVED + FRAME_SIZE);
+    // SAFETY: the caller guarantees the bytes from `sp` to `top` are
+    // writable; every offset is below FRAME_SIZE and 8-byte aligned.
+    unsafe {
+        sp.cast::<[u8; FRAME_SIZE]>().write([0; FRAME_SIZE]);
+        sp.add(OFF_MXCSR).cast::<u32>().write(DEFAULT_MXCSR);
+        sp.add(OFF_X87CW).cast::<u16>().write(DEFAULT_X87CW);
+        let w = |off: usize, v: usize| sp.add(off).cast::<usize>().write(v);
+        w(OFF_EXCEPTION_LIST, EXCEPTION_CHAIN_END);
+        w(OFF_STACK_BASE, top as usize);
+        w(OFF_R13, on_return);
+        w(OFF_R12, entry);
+        w(OFF_RBX, data);
+        w(OFF_RET, super::swapctx_trampoline as *const () as usize);
+        // The reserved words: zero, the trampoline's "return address".
+        top.sub(TOP_RESERVED).cast::<[usize; 2]>().write([0, 0]);
+    }
+    sp
+}
+
+/// The TEB fields of a stack, as a coroutine on it runs with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TebStack {
+    /// `StackBase`: the stack's top.
+    pub(crate) base: usize,
+    /// `StackLimit`: its lowest committed byte.
+    pub(crate) limit: usize,
+    /// `DeallocationStack`: the start of its reservation.
+    pub(crate) deallocation: usize,
+    /// `GuaranteedStackBytes`: the room kept for the overflow exception.
+    pub(crate) guarantee: usize,
+}
+
+/// Writes the TEB fields of a fresh coroutine's stack into the words that
+/// its trampoline loads (the `INIT_OFF_*` of the layout), after
+/// [`init_coroutine`](super::init_coroutine).
+///
+/// # Safety
+/// `sp` is what `init_coroutine` returned, and nothing has resumed it yet.
+pub(crate) unsafe fn set_coroutine_stack(sp: *mut u8, teb: TebStack) {
+    // SAFETY: per the contract: the words are inside the fresh frame.
+    unsafe {
+        let w = |off: usize, v: usize| sp.add(off).cast::<usize>().write(v);
+        w(INIT_OFF_STACK_BASE, teb.base);
+        w(INIT_OFF_STACK_LIMIT, teb.limit);
+        w(INIT_OFF_DEALLOCATION_STACK, teb.deallocation);
+        w(INIT_OFF_GUARANTEE, teb.guarantee);
+    }
+}
+
+/// The running thread's (or context's) stack as the TEB says.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn current_teb_stack() -> TebStack {
+    let (base, limit, deallocation, guarantee): (usize, usize, usize, usize);
+    // SAFETY: reads four words of the running thread's TEB (gs).
+    unsafe {
+        core::arch::asm!(
+            "mov {0}, gs:[0x8]",
+            "mov {1}, gs:[0x10]",
+            "mov {2}, gs:[0x1478]",
+            "mov {3}, gs:[0x1748]",
+            out(reg) base,
+            out(reg) limit,
+            out(reg) deallocation,
+            out(reg) guarantee,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    TebStack {
+        base,
+        limit,
+        deallocation,
+        guarantee,
+    }
+}
+
+const _: () = assert!(
+    TEB_STACK_BASE == 0x8
+        && TEB_STACK_LIMIT == 0x10
+        && TEB_DEALLOCATION_STACK == 0x1478
+        && TEB_GUARANTEED_STACK_BYTES == 0x1748
+        && TEB_FIBER_DATA == 0x20
+        && TEB_EXCEPTION_LIST == 0
+);
+
+// The register test's view of the callee-saved state.
+#[cfg(test)]
+use super::torture::Regs;
+
+/// Reads a suspended context's saved frame at the offsets above.
+#[cfg(test)]
+pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
+    // SAFETY: the caller passes a suspended context's stack pointer, whose
+    // FRAME_SIZE bytes are the saved frame.
+    unsafe {
+        let w = |off: usize| sp.add(off).cast::<u64>().read();
+        let mut xmm = [0u128; 10];
+        for (i, x) in xmm.iter_mut().enumerate() {
+            *x = sp.add(OFF_XMM6 + 16 * i).cast::<u128>().read_unaligned();
+        }
+        Regs {
+            gp: [
+                w(OFF_RBX),
+                w(OFF_RBP),
+                w(OFF_RDI),
+                w(OFF_RSI),
+                w(OFF_R12),
+                w(OFF_R13),
+                w(OFF_R14),
+                w(OFF_R15),
+            ],
+            xmm,
+            mxcsr: sp.add(OFF_MXCSR).cast::<u32>().read(),
+            x87cw: sp.add(OFF_X87CW).cast::<u16>().read(),
+            pad: 0,
+        }
+    }
+}
+
+/// The TEB fields saved in a suspended raw context's frame, as
+/// `(base, limit, deallocation, guarantee)`.
+#[cfg(test)]
+pub(crate) unsafe fn read_frame_teb(sp: *const u8) -> TebStack {
+    // SAFETY: as `read_frame`.
+    unsafe {
+        let w = |off: usize| sp.add(off).cast::<usize>().read();
+        TebStack {
+            base: w(OFF_STACK_BASE),
+            limit: w(OFF_STACK_LIMIT),
+            deallocation: w(OFF_DEALLOCATION_STACK),
+            guarantee: w(OFF_GUARANTEE),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The coroutine switch.
+//
+// As on System V (x86_64.rs): inline asm that saves by hand only rbx and
+// rbp (reserved by LLVM) and a resume address, and declares every other
+// register clobbered. On Windows that includes rdi, rsi and xmm6-xmm15,
+// which the Microsoft ABI calls callee-saved: the sysv64 clobber list says
+// all sixteen xmm registers (and the upper halves of the ymm/zmm ones) are
+// clobbered, so the compiler saves whichever of xmm6-xmm15 it has live, in
+// full, in the function's prologue. Each side also pushes its six TEB
+// fields and pops them when it resumes, so that Windows always sees the
+// stack that runs. The floating-point control words are not saved (as on
+// System V).
+//
+// A suspended side's stack, at its saved stack pointer:
+//
+//   sp+0   resume address         sp+40  TEB FiberData
+//   sp+8   rbx                    sp+48  TEB DeallocationStack
+//   sp+16  rbp                    sp+56  TEB StackLimit
+//   sp+24  TEB ExceptionList      sp+64  TEB StackBase
+//   sp+32  TEB GuaranteedStackBytes
+//                                 sp+72  the resume address again, for
+//                                        the unwinder (see the .S file's
+//                                        coroutine trampoline)
+
+/// `asm!` for `resume` and `suspend`, followed by the operands both share:
+/// r12-r15 and everything of the sysv64 clobber list (rdi, rsi, xmm0-15
+/// included), which together are every register but rbx, rbp and rsp.
+macro_rules! switch_asm {
+    ($($body:tt)*) => {
+        core::arch::asm!(
+            $($body)*,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("sysv64"),
+        )
+    };
+}
+
+/// Switches from the resumer into the coroutine whose slots are at `slots`
+/// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
+/// `this`, and returns the value the coroutine passes back.
+///
+/// # Safety
+/// `this` must hold a suspended coroutine's stack pointer (from
+/// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
+#[inline(always)]
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract. The asm leaves rsp, rbx, rbp and the TEB
+    // fields as it found them when the coroutine switches back, and
+    // declares every other register clobbered.
+    unsafe {
+        switch_asm!(
+            "lea rax, [rip + 3f]",      // the resume address, for the unwinder's copy
+            "push rax",                 // the copy                      -> +72
+            "push qword ptr gs:[0x8]",  // save StackBase                -> +64
+            "push qword ptr gs:[0x10]", // save StackLimit               -> +56
+            "push qword ptr gs:[0x1478]", // save DeallocationStack      -> +48
+            "push qword ptr gs:[0x20]", // save FiberData                -> +40
+            "push qword ptr gs:[0x1748]", // save GuaranteedStackBytes   -> +32
+            "push qword ptr gs:[0x0]",  // save ExceptionList            -> +24
+            "push rbp",                 // save rbp                      -> +16
+            "push rbx",                 // save rbx                      -> +8
+            "call {enter}",             // push our resume address (+0); the stub
+                                        // saves rsp in link, loads `this`, jumps in
+            "3:",
+            "pop rbx",                  // back: restore rbx
+            "pop rbp",                  // and rbp
+            "pop qword ptr gs:[0x0]",   // restore ExceptionList
+            "pop qword ptr gs:[0x1748]", // restore GuaranteedStackBytes
+            "pop qword ptr gs:[0x20]",  // restore FiberData
+            "pop qword ptr gs:[0x1478]", // restore DeallocationStack
+            "pop qword ptr gs:[0x10]",  // restore StackLimit
+            "pop qword ptr gs:[0x8]",   // restore StackBase
+            "lea rsp, [rsp + 8]",       // drop the copy of the resume address
+            enter = sym super::swapctx_coroutine_enter,
+            in("rsi") slots,
+            inout("rdi") value => ret
+        );
+    }
+    ret
+}
+
+/// Switches from the running coroutine back to its resumer: saves the
+/// coroutine's stack pointer into `this`, loads `link`, and returns the
+/// value of the next resume.
+///
+/// # Safety
+/// Must run on the coroutine whose slots are at `slots`, with `link`
+/// holding its resumer, suspended in [`resume`].
+#[inline(always)]
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
+    let ret: usize;
+    // SAFETY: per the contract; the mirror image of `resume`.
+    unsafe {
+        switch_asm!(
+            "lea rax, [rip + 2f]",      // where we resume
+            "push rax",                 // the copy (same frame as resume's) -> +72
+            "push qword ptr gs:[0x8]",  // save StackBase                -> +64
+            "push qword ptr gs:[0x10]", // save StackLimit               -> +56
+            "push qword ptr gs:[0x1478]", // save DeallocationStack      -> +48
+            "push qword ptr gs:[0x20]", // save FiberData                -> +40
+            "push qword ptr gs:[0x1748]", // save GuaranteedStackBytes   -> +32
+            "push qword ptr gs:[0x0]",  // save ExceptionList            -> +24
+            "push rbp",                 // save rbp                      -> +16
+            "push rbx",                 // save rbx                      -> +8
+            "push rax",                 // save the resume address       -> +0
+            "mov [rsi + 8], rsp",       // this = our stack pointer
+            "mov rsp, [rsi]",           // load the resumer's stack pointer
+            "ret",                      // return into resume, matching its call
+            "2:",
+            "pop rbx",                  // resumed: restore rbx
+            "pop rbp",                  // and rbp
+            "pop qword ptr gs:[0x0]",   // restore ExceptionList
+            "pop qword ptr gs:[0x1748]", // restore GuaranteedStackBytes
+            "pop qword ptr gs:[0x20]",  // restore FiberData
+            "pop qword ptr gs:[0x1478]", // restore DeallocationStack
+            "pop qword ptr gs:[0x10]",  // restore StackLimit
+            "pop qword ptr gs:[0x8]",   // restore StackBase
+            "lea rsp, [rsp + 8]",       // drop the copy
+            in("rsi") slots,
+            inout("rdi") value => ret
+        );
+    }
+    ret
+}
+
+/// The coroutine's last switch: back to its resumer, never to return.
+///
+/// # Safety
+/// As [`suspend`]; nothing may resume the coroutine afterwards.
+#[inline(always)]
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+    // SAFETY: per the contract: `link` holds the resumer, suspended in
+    // `resume`, which gets `value` in rdi and restores its TEB fields.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, [rsi]",           // load the resumer's stack pointer
+            "ret",                      // return into resume, matching its call
+            in("rsi") slots,
+            in("rdi") value,
+            options(noreturn),
+        )
+    }
+}
