@@ -357,3 +357,287 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
         )
     }
 }
+
+// ---------------------------------------------------------------------------
+// Tests of what only Windows has: the TEB fields switched with a context,
+// and the coroutine trampoline's SEH unwind codes.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::Stack;
+    use crate::{Coroutine, CoroutineResult, Yielder};
+    use core::ffi::c_void;
+    use core::ptr;
+
+    /// Offsets in the x64 `CONTEXT` (winnt.h): after the six home words,
+    /// the flags, MXCSR, the segment selectors, EFlags and Dr0-Dr7 come
+    /// Rax, Rcx, Rdx, Rbx, Rsp, Rbp, ... and Rip after r15.
+    const CONTEXT_RBX: usize = 0x90;
+    const CONTEXT_RSP: usize = 0x98;
+    const CONTEXT_RBP: usize = 0xa0;
+    const CONTEXT_RIP: usize = 0xf8;
+    const CONTEXT_SIZE: usize = 1232;
+
+    #[repr(C, align(16))]
+    struct Context([u8; CONTEXT_SIZE]);
+
+    impl Context {
+        fn reg(&self, off: usize) -> usize {
+            usize::from_ne_bytes(self.0[off..off + 8].try_into().unwrap())
+        }
+    }
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn RtlCaptureContext(context: *mut u8);
+        fn RtlLookupFunctionEntry(pc: u64, image_base: *mut u64, history: *mut c_void)
+            -> *mut c_void;
+        fn RtlVirtualUnwind(
+            handler_type: u32,
+            image_base: u64,
+            pc: u64,
+            function: *mut c_void,
+            context: *mut Context,
+            handler_data: *mut *mut c_void,
+            establisher_frame: *mut u64,
+            context_pointers: *mut c_void,
+        ) -> *mut c_void;
+    }
+
+    // ---- the raw switch ----
+
+    struct Raw {
+        main_sp: *mut u8,
+        fiber_sp: *mut u8,
+        seen: Option<TebStack>,
+    }
+
+    unsafe extern "C" fn teb_entry(_value: usize, data: *mut c_void) -> ! {
+        let r = data.cast::<Raw>();
+        // SAFETY: `r` outlives the test; main is suspended in main_sp.
+        unsafe {
+            (*r).seen = Some(current_teb_stack());
+            super::super::swapctx_switch(ptr::addr_of_mut!((*r).fiber_sp), (*r).main_sp, 0);
+        }
+        unreachable!("resumed once only")
+    }
+
+    #[test]
+    fn the_raw_switch_swaps_the_teb_fields() {
+        let stack = Stack::new(64 * 1024).unwrap();
+        let mut r = Raw {
+            main_sp: ptr::null_mut(),
+            fiber_sp: ptr::null_mut(),
+            seen: None,
+        };
+        let thread = current_teb_stack();
+        // SAFETY: the fiber runs on `stack`, which outlives it, and
+        // switches back to main once.
+        unsafe {
+            r.fiber_sp = init_stack(
+                stack.top(),
+                teb_entry as *const () as usize,
+                ptr::addr_of_mut!(r) as usize,
+                super::super::entry_returned as *const () as usize,
+            );
+            super::super::swapctx_switch(&mut r.main_sp, r.fiber_sp, 0);
+        }
+        // A raw context runs with its top as StackBase, nothing below.
+        let top = stack.top() as usize;
+        assert_eq!(
+            r.seen,
+            Some(TebStack {
+                base: top,
+                limit: 0,
+                deallocation: 0,
+                guarantee: 0
+            })
+        );
+        // Back on the thread's stack, with its own fields.
+        assert_eq!(current_teb_stack(), thread);
+        // The suspended fiber's frame holds what it ran with.
+        // SAFETY: the fiber is suspended at fiber_sp.
+        let saved = unsafe { read_frame_teb(r.fiber_sp) };
+        assert_eq!(saved, r.seen.unwrap());
+        // SAFETY: as above; the rest of the TEB words.
+        unsafe {
+            let w = |off: usize| r.fiber_sp.add(off).cast::<usize>().read();
+            assert_eq!(w(OFF_FIBER_DATA), 0);
+            assert_eq!(w(OFF_EXCEPTION_LIST), EXCEPTION_CHAIN_END);
+        }
+    }
+
+    // ---- the coroutine switch ----
+
+    #[test]
+    fn a_coroutine_runs_with_its_stacks_teb_fields() {
+        let stack = Stack::new(64 * 1024).unwrap();
+        let expected = stack.teb();
+        let thread = current_teb_stack();
+        let mut co = Coroutine::with_stack(stack, |y: &Yielder<(), TebStack>, ()| {
+            y.suspend(current_teb_stack());
+            // A panic is caught inside the coroutine: the dispatcher walks
+            // its frames against these fields.
+            let caught = std::panic::catch_unwind(|| panic!("inside"));
+            assert!(caught.is_err());
+            current_teb_stack()
+        });
+        assert_eq!(co.resume(()), CoroutineResult::Yield(expected));
+        assert_eq!(current_teb_stack(), thread, "the resumer's fields came back");
+        assert_eq!(co.resume(()), CoroutineResult::Return(expected));
+        assert_eq!(current_teb_stack(), thread);
+    }
+
+    /// A coroutine made by hand from the arch module's parts.
+    struct Manual {
+        stack: Stack,
+        slots: *mut [*mut u8; 2],
+    }
+
+    impl Manual {
+        fn new(entry: extern "C" fn(usize, *mut c_void) -> !) -> Manual {
+            let stack = Stack::new(64 * 1024).unwrap();
+            let slots = (stack.top() as usize - TOP_RESERVED) as *mut [*mut u8; 2];
+            // SAFETY: the slots and the init words below them lie in the
+            // stack, which nothing else uses.
+            unsafe {
+                let sp = super::super::init_coroutine(
+                    slots.cast(),
+                    entry as *const () as usize,
+                    slots as usize,
+                );
+                set_coroutine_stack(sp, stack.teb());
+                slots.write([ptr::null_mut(), sp]);
+            }
+            Manual { stack, slots }
+        }
+    }
+
+    extern "C" fn suspending_entry(_value: usize, data: *mut c_void) -> ! {
+        let slots = data as *mut [*mut u8; 2];
+        // SAFETY: `data` is this coroutine's slots; the resumer resumes us
+        // once more before the stack goes.
+        unsafe {
+            let _ = suspend(slots, 7);
+            finish(slots, 0)
+        }
+    }
+
+    #[test]
+    fn a_suspended_coroutine_keeps_its_teb_fields_at_the_layouts_offsets() {
+        let co = Manual::new(suspending_entry);
+        let teb = co.stack.teb();
+        // SAFETY: fresh, on a live stack.
+        assert_eq!(unsafe { resume(co.slots, 1) }, 7);
+        // SAFETY: suspended: `this` is its saved sp with CO_FRAME_SIZE saved
+        // bytes above it.
+        unsafe {
+            let this = (*co.slots)[1];
+            let w = |off: usize| this.add(off).cast::<usize>().read();
+            assert_eq!(w(CO_OFF_STACK_BASE), teb.base);
+            assert_eq!(w(CO_OFF_STACK_LIMIT), teb.limit);
+            assert_eq!(w(CO_OFF_DEALLOCATION_STACK), teb.deallocation);
+            assert_eq!(w(CO_OFF_GUARANTEE), teb.guarantee);
+            assert_eq!(w(CO_OFF_FIBER_DATA), 0);
+            assert_eq!(w(CO_OFF_EXCEPTION_LIST), EXCEPTION_CHAIN_END);
+            assert_eq!(w(CO_OFF_RESUME), w(CO_OFF_RESUME_COPY));
+            assert_eq!(resume(co.slots, 2), 0);
+        }
+    }
+
+    /// What the walk out of the coroutine found.
+    #[derive(Default, Debug)]
+    struct Walk {
+        link: usize,
+        saved: [usize; 4], // resume address, rbx, rbp, copy
+        resumer: Option<[usize; 4]>, // rip, rsp, rbx, rbp
+    }
+
+    static mut WALK: Option<Walk> = None;
+
+    /// Walks with RtlVirtualUnwind from here until the frame of the
+    /// coroutine trampoline is unwound: the next context is the resumer.
+    #[inline(never)]
+    fn walk_out(slots: *mut [*mut u8; 2]) -> Walk {
+        let mut walk = Walk::default();
+        // SAFETY: the resumer is suspended at link, its CO_FRAME_SIZE
+        // words readable.
+        unsafe {
+            let l = (*slots)[0];
+            walk.link = l as usize;
+            let w = |off: usize| l.add(off).cast::<usize>().read();
+            walk.saved = [
+                w(CO_OFF_RESUME),
+                w(CO_OFF_RBX),
+                w(CO_OFF_RBP),
+                w(CO_OFF_RESUME_COPY),
+            ];
+        }
+        let trampoline = super::super::swapctx_coroutine_trampoline as *const () as usize;
+        let mut ctx = Context([0; CONTEXT_SIZE]);
+        // SAFETY: the Rtl* functions read the unwind tables and update
+        // `ctx`, a CONTEXT of the right size and alignment.
+        unsafe {
+            RtlCaptureContext(ctx.0.as_mut_ptr());
+            for _ in 0..64 {
+                let pc = ctx.reg(CONTEXT_RIP);
+                let mut base = 0u64;
+                let f = RtlLookupFunctionEntry(pc as u64, &mut base, ptr::null_mut());
+                if f.is_null() {
+                    break;
+                }
+                // The function's start: the first word of RUNTIME_FUNCTION.
+                let start = base as usize + f.cast::<u32>().read() as usize;
+                let (mut data, mut frame) = (ptr::null_mut(), 0u64);
+                RtlVirtualUnwind(
+                    0,
+                    base,
+                    pc as u64,
+                    f,
+                    &mut ctx,
+                    &mut data,
+                    &mut frame,
+                    ptr::null_mut(),
+                );
+                if start == trampoline {
+                    walk.resumer = Some([
+                        ctx.reg(CONTEXT_RIP),
+                        ctx.reg(CONTEXT_RSP),
+                        ctx.reg(CONTEXT_RBX),
+                        ctx.reg(CONTEXT_RBP),
+                    ]);
+                    break;
+                }
+            }
+        }
+        walk
+    }
+
+    extern "C" fn walking_entry(_value: usize, data: *mut c_void) -> ! {
+        let slots = data as *mut [*mut u8; 2];
+        let walk = walk_out(slots);
+        // SAFETY: one test, the only user of WALK, runs this coroutine.
+        unsafe { *ptr::addr_of_mut!(WALK) = Some(walk) };
+        // SAFETY: the resumer waits in `resume`.
+        unsafe { finish(slots, 0) }
+    }
+
+    #[test]
+    fn the_windows_unwinder_walks_from_a_coroutine_into_its_resumer() {
+        let co = Manual::new(walking_entry);
+        // SAFETY: fresh, on a live stack; the only user of WALK.
+        let walk = unsafe {
+            resume(co.slots, 1);
+            (*ptr::addr_of_mut!(WALK)).take().unwrap()
+        };
+        let [rip, rsp, rbx, rbp] = walk
+            .resumer
+            .expect("the walk never unwound the coroutine trampoline's frame");
+        assert_eq!(walk.saved[0], walk.saved[3], "the two resume addresses");
+        assert_eq!(rip, walk.saved[0], "the resumer's rip");
+        assert_eq!(rsp, walk.link + CO_FRAME_SIZE, "the resumer's rsp");
+        assert_eq!(rbx, walk.saved[1], "the resumer's rbx");
+        assert_eq!(rbp, walk.saved[2], "the resumer's rbp");
+    }
+}
