@@ -29,6 +29,13 @@ if [ ! -f "$prefix/system.reg" ]; then
     # wineboot returns before the prefix is fully written: wait for it.
     /usr/lib/wine/wineserver -w 2>/dev/null || wineserver -w 2>/dev/null || true
 fi
+# An unhandled exception ends the program with its code, as on Windows,
+# instead of starting winedbg (tests/crashes_windows.rs checks the code).
+if ! grep -q '"Debugger"="false"' "$prefix/system.reg" 2>/dev/null; then
+    "$wine" reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' \
+        /v Debugger /d false /f >/dev/null 2>&1
+    /usr/lib/wine/wineserver -w 2>/dev/null || true
+fi
 sys32="$prefix/drive_c/windows/system32"
 [ -d "$sys32" ] || { echo "wine-setup: $prefix has no system32: wineboot failed" >&2; exit 1; }
 if ! cmp -s "$dll" "$sys32/bcryptprimitives.dll"; then

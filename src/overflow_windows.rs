@@ -142,6 +142,8 @@ fn classify(code: u32, addr: Option<usize>, sp: usize) -> Option<(Overflow, Guar
             return Some((Overflow::Fault { addr }, g));
         }
     }
+    // A thread's own overflow: sp is in no registered stack, and the
+    // lookup is one walk of a bucket chain or two.
     let above = if code == STATUS_STACK_OVERFLOW { ABOVE } else { 0 };
     let g = find(sp, 0, above)?;
     Some((Overflow::StackPointer { sp }, g))
@@ -230,9 +232,19 @@ unsafe extern "system" fn handler(info: *mut ExceptionPointers) -> i32 {
         let sp = (*info).context.add(CONTEXT_RSP).cast::<usize>().read_unaligned();
         (rec.code, addr, sp)
     };
-    let Some((what, g)) = classify(code, addr, sp) else {
-        return EXCEPTION_CONTINUE_SEARCH;
-    };
+    // Kept small: a thread's overflow passes through here on the little
+    // stack its guarantee left, on its way to Rust's own report.
+    match classify(code, addr, sp) {
+        Some((what, g)) => report(what, g),
+        None => EXCEPTION_CONTINUE_SEARCH,
+    }
+}
+
+/// Prints the message and aborts (the buffer lives here, off the path of
+/// the exceptions that are not ours).
+#[cold]
+#[inline(never)]
+fn report(what: Overflow, g: GuardRange) -> ! {
     let mut buf = Buf {
         bytes: [0; 512],
         len: 0,

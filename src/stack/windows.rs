@@ -53,7 +53,6 @@ const MEM_COMMIT: u32 = 0x1000;
 const MEM_RESERVE: u32 = 0x2000;
 const MEM_DECOMMIT: u32 = 0x4000;
 const MEM_RELEASE: u32 = 0x8000;
-const PAGE_NOACCESS: u32 = 0x01;
 const PAGE_READWRITE: u32 = 0x04;
 const PAGE_GUARD: u32 = 0x100;
 
@@ -109,8 +108,11 @@ impl Stack {
         let page = page_size();
         let len = usable + guard;
         // SAFETY: a fresh reservation at an address of the system's
-        // choosing; the result is checked.
-        let mapping = unsafe { VirtualAlloc(ptr::null_mut(), len, MEM_RESERVE, PAGE_NOACCESS) };
+        // choosing; the result is checked. Its protection is what a page
+        // gets when the system commits it (the guarantee, on an
+        // overflow): read/write, as for a thread's stack. Reserved pages
+        // fault whatever it says.
+        let mapping = unsafe { VirtualAlloc(ptr::null_mut(), len, MEM_RESERVE, PAGE_READWRITE) };
         if mapping.is_null() {
             return Err(Error::Map {
                 size: len,
