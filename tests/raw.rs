@@ -183,12 +183,23 @@ fn maps() -> Vec<(usize, usize, String)> {
         .collect()
 }
 
+#[cfg(unix)]
 fn page() -> usize {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
+/// Windows x64 pages are 4 KiB.
+#[cfg(windows)]
+fn page() -> usize {
+    4096
+}
+
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "reads /proc/self/maps; src/stack/windows.rs checks the Windows layout"
+)]
 fn the_guard_page_is_mapped_without_access_right_below_the_stack() {
     let stack = Stack::new(128 * 1024).unwrap();
     let (guard, guard_len) = stack.guard();
