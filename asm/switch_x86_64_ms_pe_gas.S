@@ -376,10 +376,13 @@ FUNC_END(SYM(coroutine_trampoline))
  * calls f(arg) with rsp = sp (16-byte aligned) minus the shadow space, and
  * StackBase = sp, StackLimit = DeallocationStack = 0 while it runs (only
  * the top of the other stack is known here: the dispatcher then accepts
- * every frame below sp), and restores the caller's TEB fields after. rbp
- * holds our frame on the caller's stack: the unwind codes take rsp from
- * it, skip the saved TEB fields and pop rbp and the return address, so
- * backtraces walk from f into the caller.
+ * every frame below sp), ExceptionList = -1 (Wine calls the handlers of
+ * that chain whose frames lie below the frame it unwinds: the caller's
+ * chain, on a stack below the other one, would be called at once), and
+ * restores the caller's TEB fields after. rbp holds our frame on the
+ * caller's stack: the unwind codes take rsp from it, skip the saved TEB
+ * fields and pop rbp and the return address, so backtraces walk from f
+ * into the caller.
  */
 FUNC_BEGIN(SYM(on_stack))
     .seh_proc SYM(on_stack)
@@ -388,7 +391,7 @@ FUNC_BEGIN(SYM(on_stack))
     pushq   %gs:SWAPCTX_TEB_STACK_BASE          /* save StackBase */
     pushq   %gs:SWAPCTX_TEB_STACK_LIMIT         /* save StackLimit */
     pushq   %gs:SWAPCTX_TEB_DEALLOCATION_STACK  /* save DeallocationStack */
-    subq    $8, %rsp                            /* keep 16-byte alignment */
+    pushq   %gs:SWAPCTX_TEB_EXCEPTION_LIST      /* save ExceptionList */
     .seh_stackalloc 32
     movq    %rsp, %rbp              /* rbp = our frame, on the caller's stack */
     .seh_setframe %rbp, 0
@@ -396,10 +399,11 @@ FUNC_BEGIN(SYM(on_stack))
     movq    %rdx, %gs:SWAPCTX_TEB_STACK_BASE    /* the other stack's top */
     movq    $0, %gs:SWAPCTX_TEB_STACK_LIMIT     /* its bottom is unknown */
     movq    $0, %gs:SWAPCTX_TEB_DEALLOCATION_STACK
+    movq    $-1, %gs:SWAPCTX_TEB_EXCEPTION_LIST /* an empty chain */
     leaq    -32(%rdx), %rsp         /* onto the other stack, shadow space below sp */
     callq   *%r8                    /* f(arg); rcx already holds arg */
     movq    %rbp, %rsp              /* back onto the caller's stack */
-    addq    $8, %rsp
+    popq    %gs:SWAPCTX_TEB_EXCEPTION_LIST      /* restore ExceptionList */
     popq    %gs:SWAPCTX_TEB_DEALLOCATION_STACK  /* restore DeallocationStack */
     popq    %gs:SWAPCTX_TEB_STACK_LIMIT         /* restore StackLimit */
     popq    %gs:SWAPCTX_TEB_STACK_BASE          /* restore StackBase */

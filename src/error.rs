@@ -132,7 +132,9 @@ impl fmt::Display for Error {
                 write!(f, " (requested: {requested} bytes)")
             }
             Error::Map { size, errno } => {
-                write!(f, " (a {size}-byte mapping; mmap: {})", errno_text(errno))
+                // Windows: the code is VirtualAlloc's (GetLastError).
+                let call = if cfg!(windows) { "VirtualAlloc" } else { "mmap" };
+                write!(f, " (a {size}-byte mapping; {call}: {})", errno_text(errno))
             }
             Error::GuardPage { errno } => write!(f, " ({})", errno_text(errno)),
             Error::MapCountLimit { limit } => write!(f, " (the limit is {limit} mappings)"),
