@@ -33,7 +33,11 @@ fn main() {
              toolchain (x86_64-pc-windows-gnu, mingw-w64) is supported"
         );
     }
-    let module = if windows { format!("{arch}_windows") } else { arch.clone() };
+    let module = if windows {
+        format!("{arch}_windows")
+    } else {
+        arch.clone()
+    };
     let Some(&(_, abi, file)) = SUPPORTED.iter().find(|(a, _, _)| *a == module) else {
         let names: Vec<String> = SUPPORTED
             .iter()

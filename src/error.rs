@@ -133,7 +133,11 @@ impl fmt::Display for Error {
             }
             Error::Map { size, errno } => {
                 // Windows: the code is VirtualAlloc's (GetLastError).
-                let call = if cfg!(windows) { "VirtualAlloc" } else { "mmap" };
+                let call = if cfg!(windows) {
+                    "VirtualAlloc"
+                } else {
+                    "mmap"
+                };
                 write!(f, " (a {size}-byte mapping; {call}: {})", errno_text(errno))
             }
             Error::GuardPage { errno } => write!(f, " ({})", errno_text(errno)),

@@ -144,7 +144,11 @@ fn classify(code: u32, addr: Option<usize>, sp: usize) -> Option<(Overflow, Guar
     }
     // A thread's own overflow: sp is in no registered stack, and the
     // lookup is one walk of a bucket chain or two.
-    let above = if code == STATUS_STACK_OVERFLOW { ABOVE } else { 0 };
+    let above = if code == STATUS_STACK_OVERFLOW {
+        ABOVE
+    } else {
+        0
+    };
     let g = find(sp, 0, above)?;
     Some((Overflow::StackPointer { sp }, g))
 }
@@ -229,7 +233,11 @@ unsafe extern "system" fn handler(info: *mut ExceptionPointers) -> i32 {
     let (code, addr, sp) = unsafe {
         let rec = &*(*info).record;
         let addr = (rec.number_parameters >= 2).then_some(rec.information[1]);
-        let sp = (*info).context.add(CONTEXT_RSP).cast::<usize>().read_unaligned();
+        let sp = (*info)
+            .context
+            .add(CONTEXT_RSP)
+            .cast::<usize>()
+            .read_unaligned();
         (rec.code, addr, sp)
     };
     // Kept small: a thread's overflow passes through here on the little

@@ -108,9 +108,11 @@ fn raw_entry_returns() {
 const SCENARIOS: &[(&str, fn())] = &[
     ("deep_recursion", deep_recursion),
     ("large_frame", large_frame),
-    ("thread_overflow_after_swapctx", thread_overflow_after_swapctx),
+    (
+        "thread_overflow_after_swapctx",
+        thread_overflow_after_swapctx,
+    ),
     ("fault_elsewhere", fault_elsewhere),
-
     ("raw_entry_returns", raw_entry_returns),
 ];
 
@@ -136,7 +138,13 @@ struct Outcome {
 fn in_child(name: &str) -> Outcome {
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
-        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(SCENARIO, name)
         .output()
         .unwrap();
@@ -158,7 +166,12 @@ fn aborted(o: &Outcome) -> bool {
 
 fn overflow_reported(name: &str) {
     let o = in_child(name);
-    assert!(aborted(&o), "{name}: exit {:?}, output:\n{}", o.code, o.output);
+    assert!(
+        aborted(&o),
+        "{name}: exit {:?}, output:\n{}",
+        o.code,
+        o.output
+    );
     let line = o
         .output
         .lines()
@@ -170,7 +183,10 @@ fn overflow_reported(name: &str) {
         .find_map(|l| l.strip_prefix("bounds "))
         .expect("the child announces its stack");
     let named = format!("below the stack {bounds} (65536 bytes)");
-    assert!(line.contains(&named), "{name}: {line:?} does not say {named:?}");
+    assert!(
+        line.contains(&named),
+        "{name}: {line:?} does not say {named:?}"
+    );
     assert!(line.contains("guard page"), "{name}: {line:?}");
 }
 

@@ -391,8 +391,11 @@ mod tests {
     #[link(name = "kernel32")]
     extern "system" {
         fn RtlCaptureContext(context: *mut u8);
-        fn RtlLookupFunctionEntry(pc: u64, image_base: *mut u64, history: *mut c_void)
-            -> *mut c_void;
+        fn RtlLookupFunctionEntry(
+            pc: u64,
+            image_base: *mut u64,
+            history: *mut c_void,
+        ) -> *mut c_void;
         fn RtlVirtualUnwind(
             handler_type: u32,
             image_base: u64,
@@ -484,7 +487,11 @@ mod tests {
             current_teb_stack()
         });
         assert_eq!(co.resume(()), CoroutineResult::Yield(expected));
-        assert_eq!(current_teb_stack(), thread, "the resumer's fields came back");
+        assert_eq!(
+            current_teb_stack(),
+            thread,
+            "the resumer's fields came back"
+        );
         assert_eq!(co.resume(()), CoroutineResult::Return(expected));
         assert_eq!(current_teb_stack(), thread);
     }
@@ -550,7 +557,7 @@ mod tests {
     #[derive(Default, Debug)]
     struct Walk {
         link: usize,
-        saved: [usize; 4], // resume address, rbx, rbp, copy
+        saved: [usize; 4],           // resume address, rbx, rbp, copy
         resumer: Option<[usize; 4]>, // rip, rsp, rbx, rbp
     }
 

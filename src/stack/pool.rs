@@ -697,7 +697,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(windows, ignore = "reads page residency with mincore, which Windows lacks")]
+    #[cfg_attr(
+        windows,
+        ignore = "reads page residency with mincore, which Windows lacks"
+    )]
     fn release_on_return_gives_the_pages_back() {
         let pool = StackPool::builder()
             .stack_size(64 * 1024)
@@ -716,7 +719,10 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(windows, ignore = "reads page residency with mincore, which Windows lacks")]
+    #[cfg_attr(
+        windows,
+        ignore = "reads page residency with mincore, which Windows lacks"
+    )]
     fn release_above_idle_keeps_the_first_ones() {
         let pool = StackPool::builder()
             .stack_size(64 * 1024)

@@ -132,8 +132,7 @@ impl Stack {
             .store(GuardKind::Mprotect as u8, Ordering::Relaxed);
         let bottom = stack.bottom();
         // SAFETY: the usable part of our own reservation.
-        let usable_ok =
-            unsafe { VirtualAlloc(bottom.cast(), usable, MEM_COMMIT, PAGE_READWRITE) };
+        let usable_ok = unsafe { VirtualAlloc(bottom.cast(), usable, MEM_COMMIT, PAGE_READWRITE) };
         if usable_ok.is_null() {
             return Err(Error::Map {
                 size: len,

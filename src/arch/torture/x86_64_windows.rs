@@ -40,7 +40,9 @@ impl Regs {
         }
         let mut xmm = [0u128; 10];
         for (i, x) in xmm.iter_mut().enumerate() {
-            let lo = seed.wrapping_mul(0xD6E8_FEB8_6659_FD93).rotate_left(i as u32 * 5 + 3);
+            let lo = seed
+                .wrapping_mul(0xD6E8_FEB8_6659_FD93)
+                .rotate_left(i as u32 * 5 + 3);
             let hi = !lo.rotate_left(17) ^ (i as u64 + 0x100);
             *x = (hi as u128) << 64 | lo as u128;
         }
