@@ -1,7 +1,8 @@
 //! # swapctx
 //!
 //! Stackful context switching: one hand-written assembly switch per
-//! architecture (x86_64, aarch64, riscv64; Linux and other ELF targets) that
+//! architecture (x86_64, aarch64, riscv64; Linux and other ELF targets, and
+//! Windows x64 with the GNU toolchain) that
 //! saves the callee-saved registers and swaps stacks, like `swapcontext` but
 //! without its system call; guarded, lazily committed stacks; and safe
 //! coroutines and generators on top.

@@ -227,6 +227,10 @@ fn overflow_message(buf: &mut Buf, what: Overflow, g: GuardRange) {
     buf.push(b" bytes); make the stack bigger (Stack::new, Coroutine::with_stack)\n");
 }
 
+/// The vectored exception handler.
+///
+/// # Safety
+/// Called by the system only, with the pointers of an exception.
 unsafe extern "system" fn handler(info: *mut ExceptionPointers) -> i32 {
     // SAFETY: the system passes valid exception pointers to a vectored
     // handler; the record and the context live while it runs.

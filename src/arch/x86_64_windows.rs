@@ -167,6 +167,9 @@ const _: () = assert!(
 use super::torture::Regs;
 
 /// Reads a suspended context's saved frame at the offsets above.
+///
+/// # Safety
+/// `sp` is a suspended raw context's stack pointer (`FRAME_SIZE` bytes).
 #[cfg(test)]
 pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
     // SAFETY: the caller passes a suspended context's stack pointer, whose
@@ -196,8 +199,10 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
     }
 }
 
-/// The TEB fields saved in a suspended raw context's frame, as
-/// `(base, limit, deallocation, guarantee)`.
+/// The TEB fields saved in a suspended raw context's frame.
+///
+/// # Safety
+/// `sp` is a suspended raw context's stack pointer, as for `read_frame`.
 #[cfg(test)]
 pub(crate) unsafe fn read_frame_teb(sp: *const u8) -> TebStack {
     // SAFETY: as `read_frame`.
