@@ -3,8 +3,8 @@
 # the runner for x86_64-pc-windows-gnu (.cargo/config.toml, or
 # CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER). Wine's own messages are off
 # (WINEDEBUG=-all); the program's exit status is passed on.
-root="$(cd "$(dirname "$0")/.." && pwd)"
-export WINEPREFIX="${SWAPCTX_WINEPREFIX:-$root/target/wine/prefix}"
+dir="${SWAPCTX_WINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/swapctx-wine}"
+export WINEPREFIX="$dir/prefix"
 export WINEDEBUG="${WINEDEBUG:--all}"
 if [ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then
     echo "wine-runner: no prepared Wine prefix at $WINEPREFIX; run .ci/wine-setup.sh first" >&2

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Prepares Wine to run the x86_64-pc-windows-gnu test binaries: a Wine
-# prefix of our own (target/wine/prefix, or $SWAPCTX_WINEPREFIX) with
+# prefix of our own ($SWAPCTX_WINE_DIR/prefix, by default in
+# ~/.cache/swapctx-wine: not in target/, which cargo must create itself
+# (it marks the directory with CACHEDIR.TAG only then, and tests/capi.rs
+# reads that mark), and kept across `cargo clean`) with
 # bcryptprimitives.dll built from .ci/wine/processprng.c in its system32
 # (Rust's std needs ProcessPrng, which Wine 8 lacks). Idempotent: a second
 # run rebuilds nothing that is up to date. Expects wine64 and
@@ -8,8 +11,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 wine="${SWAPCTX_WINE:-/usr/lib/wine/wine64}"
-prefix="${SWAPCTX_WINEPREFIX:-$root/target/wine/prefix}"
-build="$root/target/wine"
+dir="${SWAPCTX_WINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/swapctx-wine}"
+prefix="$dir/prefix"
+build="$dir"
 src="$root/.ci/wine/processprng.c"
 dll="$build/bcryptprimitives.dll"
 
