@@ -35,6 +35,11 @@
 //! registry (`registry.rs`), where the overflow handler (`src/overflow.rs`)
 //! looks up the faulting address, so both kinds give the same overflow
 //! message.
+//!
+//! On Windows, stacks are `VirtualAlloc`'d and guarded the way Windows
+//! guards a thread's stack (`windows.rs`, a 64 KiB guard region by
+//! default), and the handler is a vectored exception handler
+//! (`src/overflow_windows.rs`).
 
 mod guard;
 #[cfg(unix)]
