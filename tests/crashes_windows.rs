@@ -12,8 +12,9 @@
 //! - an access violation that is not in a guard page still ends the
 //!   process with `STATUS_ACCESS_VIOLATION`, without swapctx's message;
 //! - a raw context whose entry function returns aborts with a message.
-
-#![cfg(windows)]
+//!
+//! Elsewhere every test reports itself ignored: `tests/crashes.rs` checks
+//! the same with `fork`.
 
 use std::ffi::c_void;
 use std::hint::black_box;
@@ -191,16 +192,28 @@ fn overflow_reported(name: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "Windows only: tests/crashes.rs checks this on Unix"
+)]
 fn a_coroutine_that_recurses_forever_gets_the_message() {
     overflow_reported("deep_recursion");
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "Windows only: tests/crashes.rs checks this on Unix"
+)]
 fn a_frame_larger_than_the_stack_gets_the_message() {
     overflow_reported("large_frame");
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "Windows only: tests/crashes.rs checks this on Unix"
+)]
 fn a_thread_overflow_gets_rusts_report() {
     let o = in_child("thread_overflow_after_swapctx");
     assert!(
@@ -214,6 +227,10 @@ fn a_thread_overflow_gets_rusts_report() {
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "Windows only: tests/crashes.rs checks this on Unix"
+)]
 fn other_faults_are_not_ours() {
     let o = in_child("fault_elsewhere");
     assert_eq!(o.code, Some(ACCESS_VIOLATION), "output:\n{}", o.output);
@@ -221,6 +238,10 @@ fn other_faults_are_not_ours() {
 }
 
 #[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "Windows only: tests/crashes.rs checks this on Unix"
+)]
 fn a_raw_entry_that_returns_aborts_with_a_message() {
     let o = in_child("raw_entry_returns");
     assert!(aborted(&o), "exit {:?}, output:\n{}", o.code, o.output);
