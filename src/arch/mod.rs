@@ -53,6 +53,11 @@
 //!     register-loading `torture_switch`, and `read_frame` (a saved raw
 //!     frame read at the layout's offsets).
 //!
+//! Windows x64 is a module of its own, `x86_64_windows` (another ABI, PE
+//! and SEH instead of ELF and CFI, and the TEB fields a context owns);
+//! it has no trap recovery (`trap_sp`, `set_trap_return` and the trap
+//! trampoline are Unix only); `docs/porting.md` says what else differs.
+//!
 //! The items common to all architectures are here: the symbols, the
 //! alignment, `init_coroutine` (which writes the `INIT_OFF_*` words), and
 //! the tests that hold every architecture to its layout (`tests.rs`: the
