@@ -3,7 +3,7 @@
 # the runner for x86_64-pc-windows-gnu (.cargo/config.toml, or
 # CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER). Wine's own messages are off
 # (WINEDEBUG=-all); the program's exit status is passed on.
-dir="${SWAPCTX_WINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/swapctx-wine}"
+dir="${SWAPCTX_WINE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/swapctx-wine}"
 export WINEPREFIX="$dir/prefix"
 export WINEDEBUG="${WINEDEBUG:--all}"
 if [ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then

@@ -11,7 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 wine="${SWAPCTX_WINE:-/usr/lib/wine/wine64}"
-dir="${SWAPCTX_WINE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/swapctx-wine}"
+dir="${SWAPCTX_WINE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/swapctx-wine}"
 prefix="$dir/prefix"
 build="$dir"
 src="$root/.ci/wine/processprng.c"
