@@ -371,18 +371,20 @@ FUNC_END(SYM(coroutine_trampoline))
  * on_stack.rs):
  *
  *                                   rcx          rdx        r8
- *   void swapctx_on_stack(void *arg, void *sp, void (*f)(void *arg));
+ *   void swapctx_on_stack(void *arg, void *sp, void (*f)(void *arg),
+ *                         const struct teb_stack *teb);
+ *                                                  r9
  *
- * calls f(arg) with rsp = sp (16-byte aligned) minus the shadow space, and
- * StackBase = sp, StackLimit = DeallocationStack = 0 while it runs (only
- * the top of the other stack is known here: the dispatcher then accepts
- * every frame below sp), ExceptionList = -1 (Wine calls the handlers of
- * that chain whose frames lie below the frame it unwinds: the caller's
- * chain, on a stack below the other one, would be called at once), and
- * restores the caller's TEB fields after. rbp holds our frame on the
- * caller's stack: the unwind codes take rsp from it, skip the saved TEB
- * fields and pop rbp and the return address, so backtraces walk from f
- * into the caller.
+ * calls f(arg) with rsp = sp (16-byte aligned) minus the shadow space,
+ * with the other stack's TEB fields from *teb (StackBase, StackLimit,
+ * DeallocationStack, GuaranteedStackBytes: `TebStack` in
+ * src/arch/x86_64_windows.rs) and ExceptionList = -1 (Wine calls the
+ * handlers of that chain whose frames lie below the frame it unwinds: the
+ * caller's chain, on a stack below the other one, would be called at
+ * once), and restores the caller's fields after. rbp holds our frame on
+ * the caller's stack: the unwind codes take rsp from it, skip the saved
+ * TEB fields and pop rbp and the return address, so backtraces walk from
+ * f into the caller.
  */
 FUNC_BEGIN(SYM(on_stack))
     .seh_proc SYM(on_stack)
@@ -391,19 +393,28 @@ FUNC_BEGIN(SYM(on_stack))
     pushq   %gs:SWAPCTX_TEB_STACK_BASE          /* save StackBase */
     pushq   %gs:SWAPCTX_TEB_STACK_LIMIT         /* save StackLimit */
     pushq   %gs:SWAPCTX_TEB_DEALLOCATION_STACK  /* save DeallocationStack */
+    pushq   %gs:SWAPCTX_TEB_GUARANTEED_STACK_BYTES /* save the guarantee */
     pushq   %gs:SWAPCTX_TEB_EXCEPTION_LIST      /* save ExceptionList */
-    .seh_stackalloc 32
+    subq    $8, %rsp                            /* keep 16-byte alignment */
+    .seh_stackalloc 48
     movq    %rsp, %rbp              /* rbp = our frame, on the caller's stack */
     .seh_setframe %rbp, 0
     .seh_endprologue
-    movq    %rdx, %gs:SWAPCTX_TEB_STACK_BASE    /* the other stack's top */
-    movq    $0, %gs:SWAPCTX_TEB_STACK_LIMIT     /* its bottom is unknown */
-    movq    $0, %gs:SWAPCTX_TEB_DEALLOCATION_STACK
+    movq    0(%r9), %rax
+    movq    %rax, %gs:SWAPCTX_TEB_STACK_BASE    /* load the other stack's StackBase */
+    movq    8(%r9), %rax
+    movq    %rax, %gs:SWAPCTX_TEB_STACK_LIMIT   /* its StackLimit */
+    movq    16(%r9), %rax
+    movq    %rax, %gs:SWAPCTX_TEB_DEALLOCATION_STACK /* its DeallocationStack */
+    movq    24(%r9), %rax
+    movq    %rax, %gs:SWAPCTX_TEB_GUARANTEED_STACK_BYTES /* its guarantee */
     movq    $-1, %gs:SWAPCTX_TEB_EXCEPTION_LIST /* an empty chain */
     leaq    -32(%rdx), %rsp         /* onto the other stack, shadow space below sp */
     callq   *%r8                    /* f(arg); rcx already holds arg */
     movq    %rbp, %rsp              /* back onto the caller's stack */
+    addq    $8, %rsp
     popq    %gs:SWAPCTX_TEB_EXCEPTION_LIST      /* restore ExceptionList */
+    popq    %gs:SWAPCTX_TEB_GUARANTEED_STACK_BYTES /* restore the guarantee */
     popq    %gs:SWAPCTX_TEB_DEALLOCATION_STACK  /* restore DeallocationStack */
     popq    %gs:SWAPCTX_TEB_STACK_LIMIT         /* restore StackLimit */
     popq    %gs:SWAPCTX_TEB_STACK_BASE          /* restore StackBase */

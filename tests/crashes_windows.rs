@@ -67,6 +67,12 @@ fn large_frame() {
     let _ = co.resume(());
 }
 
+fn overflow_inside_on_stack() {
+    let mut stack = Stack::new(64 * 1024).unwrap();
+    announce(&stack);
+    swapctx::on_stack(&mut stack, || recurse(0));
+}
+
 fn thread_overflow_after_swapctx() {
     // Install swapctx's handler, then overflow a plain thread.
     let _stack = Stack::new(64 * 1024).unwrap();
@@ -109,6 +115,7 @@ fn raw_entry_returns() {
 const SCENARIOS: &[(&str, fn())] = &[
     ("deep_recursion", deep_recursion),
     ("large_frame", large_frame),
+    ("overflow_inside_on_stack", overflow_inside_on_stack),
     (
         "thread_overflow_after_swapctx",
         thread_overflow_after_swapctx,
@@ -207,6 +214,15 @@ fn a_coroutine_that_recurses_forever_gets_the_message() {
 )]
 fn a_frame_larger_than_the_stack_gets_the_message() {
     overflow_reported("large_frame");
+}
+
+#[test]
+#[cfg_attr(
+    not(windows),
+    ignore = "Windows only: tests/crashes.rs checks this on Unix"
+)]
+fn an_overflow_inside_on_stack_gets_the_message() {
+    overflow_reported("overflow_inside_on_stack");
 }
 
 #[test]

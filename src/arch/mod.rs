@@ -136,7 +136,9 @@ extern "C" {
 
     /// Calls `f(arg)` with the stack pointer at `sp` (16-byte aligned, the
     /// top of another stack) and returns on the caller's stack; its CFI
-    /// links the two stacks for unwinders. `f` must not unwind.
+    /// links the two stacks for unwinders. `f` must not unwind. (Windows
+    /// declares its own, which also takes the other stack's TEB fields.)
+    #[cfg(not(windows))]
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_on_stack")]
     pub(crate) fn swapctx_on_stack(arg: *mut u8, sp: *mut u8, f: unsafe extern "C" fn(*mut u8));
 

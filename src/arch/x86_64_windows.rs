@@ -97,7 +97,9 @@ pub(crate) unsafe fn init_stack(
     sp
 }
 
-/// The TEB fields of a stack, as a coroutine on it runs with them.
+/// The TEB fields of a stack, as a coroutine on it runs with them (and as
+/// `swapctx_on_stack` reads them, in this order).
+#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TebStack {
     /// `StackBase`: the stack's top.
@@ -124,6 +126,37 @@ pub(crate) unsafe fn set_coroutine_stack(sp: *mut u8, teb: TebStack) {
         w(INIT_OFF_STACK_LIMIT, teb.limit);
         w(INIT_OFF_DEALLOCATION_STACK, teb.deallocation);
         w(INIT_OFF_GUARANTEE, teb.guarantee);
+    }
+}
+
+extern "C" {
+    /// Windows' `on_stack` (the contract in `src/arch/mod.rs`), which also
+    /// takes the other stack's TEB fields: `f` runs with them.
+    #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_on_stack")]
+    pub(crate) fn swapctx_on_stack(
+        arg: *mut u8,
+        sp: *mut u8,
+        f: unsafe extern "C" fn(*mut u8),
+        teb: *const TebStack,
+    );
+}
+
+/// The TEB fields a resumer suspended in `resume` saved, at its saved
+/// stack pointer `link` (for `Yielder::on_parent_stack`, which runs on the
+/// resumer's stack).
+///
+/// # Safety
+/// `link` is a resumer's saved stack pointer, suspended in [`resume`].
+pub(crate) unsafe fn resumer_teb(link: *const u8) -> TebStack {
+    // SAFETY: per the contract, CO_FRAME_SIZE saved bytes at `link`.
+    unsafe {
+        let w = |off: usize| link.add(off).cast::<usize>().read();
+        TebStack {
+            base: w(CO_OFF_STACK_BASE),
+            limit: w(CO_OFF_STACK_LIMIT),
+            deallocation: w(CO_OFF_DEALLOCATION_STACK),
+            guarantee: w(CO_OFF_GUARANTEE),
+        }
     }
 }
 
