@@ -11,6 +11,8 @@ const SUPPORTED: &[(&str, &str, &str)] = &[
     ("x86_64", "sysv", "asm/switch_x86_64_sysv_elf_gas.S"),
     ("aarch64", "aapcs", "asm/switch_aarch64_aapcs_elf_gas.S"),
     ("riscv64", "lp64d", "asm/switch_riscv64_lp64d_elf_gas.S"),
+    // Windows x64 (mingw): the module is `<arch>_windows`, the format PE.
+    ("x86_64_windows", "ms", "asm/switch_x86_64_ms_pe_gas.S"),
 ];
 
 fn main() {
@@ -22,10 +24,27 @@ fn main() {
         "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "none"
     );
 
-    let Some(&(_, abi, file)) = SUPPORTED.iter().find(|(a, _, _)| *a == arch) else {
+    // On Windows the architecture's module is `<arch>_windows` (another
+    // ABI and object format); only the GNU toolchain assembles the file.
+    let windows = os == "windows";
+    if windows && env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default() != "gnu" {
+        panic!(
+            "swapctx has no context switch for target `{target}`: on Windows only the GNU \
+             toolchain (x86_64-pc-windows-gnu, mingw-w64) is supported"
+        );
+    }
+    let module = if windows {
+        format!("{arch}_windows")
+    } else {
+        arch.clone()
+    };
+    let Some(&(_, abi, file)) = SUPPORTED.iter().find(|(a, _, _)| *a == module) else {
         let names: Vec<String> = SUPPORTED
             .iter()
-            .map(|(a, abi, _)| format!("{a} ({abi}, ELF)"))
+            .map(|(a, abi, _)| {
+                let format = if a.ends_with("_windows") { "PE" } else { "ELF" };
+                format!("{a} ({abi}, {format})")
+            })
             .collect();
         panic!(
             "swapctx has no context switch for target `{target}` (architecture `{arch}`); \
@@ -33,7 +52,7 @@ fn main() {
             names.join(", ")
         );
     };
-    if !object_format_elf {
+    if !object_format_elf && !windows {
         panic!(
             "swapctx has no context switch for target `{target}`: only ELF targets \
              (Linux, the BSDs, bare metal) are supported, for {}",
@@ -47,7 +66,8 @@ fn main() {
         .replace(['.', '-', '+'], "_");
     println!("cargo:rustc-env=SWAPCTX_SYM_TAG={tag}");
     println!("cargo:rustc-env=SWAPCTX_SWITCH_FILE={file}");
-    println!("cargo:rustc-env=SWAPCTX_SWITCH_ABI={arch}-{abi}-elf-gas");
+    let format = if windows { "pe" } else { "elf" };
+    println!("cargo:rustc-env=SWAPCTX_SWITCH_ABI={arch}-{abi}-{format}-gas");
     println!("cargo:rerun-if-changed={file}");
     println!("cargo:rerun-if-changed=asm/common.h");
     println!("cargo:rerun-if-changed=build.rs");
@@ -100,7 +120,7 @@ fn main() {
     cc::Build::new()
         .file(file)
         .include("asm")
-        .include(out.join("layout").join(&arch))
+        .include(out.join("layout").join(&module))
         .define("SWAPCTX_SYM_TAG", tag.as_str())
         .compile("swapctx_switch");
 }

@@ -196,7 +196,8 @@ use crate::tools;
 mod on_stack;
 #[cfg(feature = "std")]
 mod scope;
-#[cfg(feature = "std")]
+// Trap recovery redirects a signal handler's return: Unix only.
+#[cfg(all(feature = "std", unix))]
 pub mod trap;
 
 #[cfg(feature = "std")]
@@ -259,10 +260,13 @@ enum Finish<R> {
     /// coroutine's frames were abandoned, so its stack is leaked. (Two
     /// variants, not one holding a `thread::Result`, so that `Finish` stays
     /// as small as before: every coroutine's last switch copies it.)
+    /// (Traps are Unix only.)
     #[cfg(feature = "std")]
+    #[cfg_attr(windows, allow(dead_code))]
     TrappedReturn(R),
     /// Stopped by a trap whose closure panicked with this payload.
     #[cfg(feature = "std")]
+    #[cfg_attr(windows, allow(dead_code))]
     TrappedPanic(Box<dyn Any + Send + 'static>),
 }
 
@@ -603,6 +607,9 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
             closure.write(f);
             let entry: EntryFn = coroutine_entry::<F, I, Y, R>;
             let sp = arch::init_coroutine(slots.cast(), entry as usize, closure as usize);
+            // Windows: the stack's bounds, for the TEB while it runs.
+            #[cfg(windows)]
+            arch::set_coroutine_stack(sp, crate::stack::teb_of(&stack));
             slots.write(Slots {
                 link: ptr::null_mut(),
                 this: sp,

@@ -120,7 +120,7 @@ pub(crate) mod text {
         or raise the limit";
     /// [`Error::StackTooSmall`](super::Error::StackTooSmall).
     pub(crate) const STACK_TOO_SMALL: &CStr = c"the memory given for a stack is too small: \
-        a stack on the embedder's memory needs at least StackBuf::MIN_SIZE (2048) bytes, \
+        a stack on the embedder's memory needs at least StackBuf::MIN_SIZE (4096) bytes, \
         for the canary, the coroutine's slots and its first frames; give a bigger buffer";
     /// [`Error::StackMisaligned`](super::Error::StackMisaligned).
     pub(crate) const STACK_MISALIGNED: &CStr = c"the memory given for a stack is misaligned: \
@@ -157,7 +157,13 @@ impl fmt::Display for Error {
                 write!(f, " (requested: {requested} bytes)")
             }
             Error::Map { size, errno } => {
-                write!(f, " (a {size}-byte mapping; mmap: {})", errno_text(errno))
+                // Windows: the code is VirtualAlloc's (GetLastError).
+                let call = if cfg!(windows) {
+                    "VirtualAlloc"
+                } else {
+                    "mmap"
+                };
+                write!(f, " (a {size}-byte mapping; {call}: {})", errno_text(errno))
             }
             Error::GuardPage { errno } => write!(f, " ({})", errno_text(errno)),
             Error::MapCountLimit { limit } => write!(f, " (the limit is {limit} mappings)"),

@@ -1,7 +1,8 @@
 //! # swapctx
 //!
 //! Stackful context switching: one hand-written assembly switch per
-//! architecture (x86_64, aarch64, riscv64; Linux and other ELF targets) that
+//! architecture (x86_64, aarch64, riscv64; Linux and other ELF targets, and
+//! Windows x64 with the GNU toolchain) that
 //! saves the callee-saved registers and swaps stacks, like `swapcontext` but
 //! without its system call; guarded, lazily committed stacks; and safe
 //! coroutines and generators on top.
@@ -217,7 +218,11 @@ mod compile_fail;
 pub mod coroutine;
 mod error;
 pub mod memory;
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", unix))]
+mod overflow;
+// Windows: a vectored exception handler instead of a signal handler.
+#[cfg(all(feature = "std", windows))]
+#[path = "overflow_windows.rs"]
 mod overflow;
 #[path = "context.rs"]
 pub mod raw;

@@ -95,6 +95,16 @@ pub unsafe trait StackMemory {
     /// page). False gives the stack a canary, checked at every switch (see
     /// the [module docs](self)).
     fn is_guarded(&self) -> bool;
+
+    /// The guard region below `bottom()`, as its lowest address and its
+    /// size, when the stack has one that swapctx knows of. On Windows a
+    /// coroutine runs with it in its thread block (the deallocation stack
+    /// and the bytes guaranteed to the overflow handler). The default is
+    /// `None`: no region below the stack belongs to it.
+    #[inline]
+    fn guard_region(&self) -> Option<(*const u8, usize)> {
+        None
+    }
 }
 
 /// A stack on memory the embedder owns: a `static` buffer, a `Box<[u8]>`
@@ -147,13 +157,13 @@ impl StackBuf {
     /// The alignment of the memory's start and of its size: 16 bytes.
     pub const ALIGN: usize = 16;
 
-    /// The smallest memory a `StackBuf` accepts: 2 KiB. Enough for a
+    /// The smallest memory a `StackBuf` accepts: 4 KiB. Enough for a
     /// coroutine that does little, in every profile (the canary, the
     /// coroutine's slots, its entry's frames, which in an unoptimised
     /// `std` build include `catch_unwind`'s, and a small closure:
     /// `tests/embedder_stacks.rs` runs one on exactly this much). What the
     /// code run on it needs beyond that is the embedder's to size.
-    pub const MIN_SIZE: usize = 2048;
+    pub const MIN_SIZE: usize = 4096;
 
     /// Checks the rules (see [Sizes and alignment](self#sizes-and-alignment)).
     fn check(bottom: *mut u8, size: usize) -> Result<()> {
@@ -334,6 +344,11 @@ unsafe impl StackMemory for crate::Stack {
     fn is_guarded(&self) -> bool {
         true
     }
+
+    #[inline]
+    fn guard_region(&self) -> Option<(*const u8, usize)> {
+        Some(crate::Stack::guard(self))
+    }
 }
 
 impl Drop for StackBuf {
@@ -450,7 +465,7 @@ mod tests {
 
     #[test]
     fn misaligned_and_small_memory_is_refused_with_its_own_error() {
-        let mut words = [0u128; 128];
+        let mut words = [0u128; 256];
         let p = words.as_mut_ptr().cast::<u8>();
         // SAFETY: every call is refused before the memory is used.
         unsafe {
@@ -472,11 +487,11 @@ mod tests {
                 StackBuf::from_raw_parts(p, 512).unwrap_err(),
                 Error::StackTooSmall {
                     size: 512,
-                    min: 2048
+                    min: StackBuf::MIN_SIZE
                 }
             );
-            let ok = StackBuf::from_raw_parts(p, 2048).unwrap();
-            assert_eq!((ok.bottom(), ok.size()), (p, 2048));
+            let ok = StackBuf::from_raw_parts(p, StackBuf::MIN_SIZE).unwrap();
+            assert_eq!((ok.bottom(), ok.size()), (p, StackBuf::MIN_SIZE));
         }
     }
 }

@@ -37,6 +37,7 @@ pub(crate) fn stack_unmapped(_id: StackId) {
 /// is on). Valgrind emulates only the default floating-point control modes,
 /// so tests of the FP control words use the defaults there; and it cannot
 /// live with in-place guard pages (`stack::guard`).
+#[cfg_attr(all(windows, not(test)), allow(dead_code))]
 pub(crate) fn running_on_valgrind() -> bool {
     #[cfg(feature = "valgrind")]
     {

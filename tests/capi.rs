@@ -481,6 +481,11 @@ fn check_demo_output(mut cmd: Command) {
 
 #[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs cargo and a C compiler, which Wine does not have: .ci/wine-c-demo.sh \
+              builds the demo with mingw and runs it under Wine"
+)]
 fn the_c_demo_builds_links_and_prints_the_seeded_exchange() {
     let profile_dir = build_c_libraries();
 

@@ -835,6 +835,8 @@ fn main() {
         None
     } else if target_dir().is_none() {
         Some("this test does not run from <target>/<profile>/deps (a --target build?)".into())
+    } else if cfg!(windows) {
+        Some("under Wine there is no cargo to build the examples: checked natively".into())
     } else {
         cannot_start_programs()
     };

@@ -3,6 +3,9 @@
 //! and a thousand connections echoing through it. Loopback only; every
 //! wait has a timeout, so a broken loop fails instead of hanging.
 
+// epoll: Linux only.
+#![cfg(target_os = "linux")]
+
 #[path = "../examples/evloop/mod.rs"]
 mod evloop;
 

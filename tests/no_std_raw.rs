@@ -163,8 +163,9 @@ fn contexts_hop_symmetrically_on_embedder_memory() {
 
 #[test]
 fn the_initial_frame_fits_the_documented_size() {
-    // An embedder sizes its stacks from this; it is small on every arch.
-    const _: () = assert!(Context::INITIAL_FRAME_SIZE <= 256);
+    // An embedder sizes its stacks from this; it is small on every arch
+    // (304 bytes on Windows x64, which saves xmm6-xmm15 and TEB fields).
+    const _: () = assert!(Context::INITIAL_FRAME_SIZE <= 320);
     const _: () = assert!(Context::INITIAL_FRAME_SIZE % 16 == 0);
     assert!(Context::empty().is_empty());
     assert!(Context::empty().stack_pointer().is_null());

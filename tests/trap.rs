@@ -10,6 +10,9 @@
 //! announced to ASan, and LeakSanitizer reports what the abandoned frames
 //! held.
 
+// Trap recovery redirects a signal handler's return: Unix only.
+#![cfg(unix)]
+
 #[path = "common/trap_handler.rs"]
 mod trap_handler;
 

@@ -147,6 +147,11 @@ fn resume_once(co: &Manual) -> usize {
     feature = "asan",
     ignore = "a coroutine made by hand is not announced to AddressSanitizer"
 )]
+#[cfg_attr(
+    windows,
+    ignore = "libgcc's SEH unwinder gives no registers (_Unwind_GetGR aborts); \
+              x86_64_windows::tests walks with RtlVirtualUnwind instead"
+)]
 fn the_unwinder_sees_the_resumers_saved_registers() {
     let mut walk = Walk::default();
     let co = Manual::new(walking_entry, (&mut walk as *mut Walk).cast());
@@ -222,6 +227,10 @@ fn a_suspended_coroutines_words_are_where_the_layout_says() {
 /// The gdb command for this architecture, and the docs' list of a suspended
 /// coroutine's words, say what the layout says.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "the gdb script's swapctx-bt commands are for the ELF targets' frames"
+)]
 fn the_gdb_script_and_the_docs_use_the_layout() {
     let script = include_str!("../../scripts/swapctx.gdb");
     let docs = include_str!("../../docs/debugging.md").replace('\n', " ");
@@ -289,7 +298,7 @@ const COROUTINE_VALUES: [usize; 2] = [0x7e57_0001_usize, 0x7e57_0003_usize];
 // `resume_template!` (the very template of `resume`), and restores;
 // `swapctx_test_suspend_loaded` does the same around `suspend_template!`.
 // No unwind info: the walk stops in them.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 core::arch::global_asm!(
     ".text",
     ".p2align 4",
@@ -336,6 +345,89 @@ core::arch::global_asm!(
     "pop rbx",
     "pop rbp",
     "mov rax, rdi",                 // the value of the next resume
+    "ret",
+    enter = sym super::swapctx_coroutine_enter,
+);
+
+/// Windows x64: saves rbx, rbp, rdi, rsi, r12-r15 and xmm6-xmm15 (the
+/// Microsoft ABI's callee-saved set) in a frame that keeps rsp 16-byte
+/// aligned, and moves the arguments (rcx, rdx) to the templates' rdi, rsi.
+#[cfg(all(target_arch = "x86_64", windows))]
+macro_rules! windows_save_all {
+    () => {
+        concat!(
+            "push rbp\n",
+            "push rbx\n",
+            "push rdi\n",
+            "push rsi\n",
+            "push r12\n",
+            "push r13\n",
+            "push r14\n",
+            "push r15\n",
+            "sub rsp, 168\n",
+            "movaps [rsp], xmm6\n",
+            "movaps [rsp + 16], xmm7\n",
+            "movaps [rsp + 32], xmm8\n",
+            "movaps [rsp + 48], xmm9\n",
+            "movaps [rsp + 64], xmm10\n",
+            "movaps [rsp + 80], xmm11\n",
+            "movaps [rsp + 96], xmm12\n",
+            "movaps [rsp + 112], xmm13\n",
+            "movaps [rsp + 128], xmm14\n",
+            "movaps [rsp + 144], xmm15\n",
+            "mov rdi, rcx\n",
+            "mov rsi, rdx\n",
+        )
+    };
+}
+/// Restores what `windows_save_all!` saved; rax = rdi (the value).
+#[cfg(all(target_arch = "x86_64", windows))]
+macro_rules! windows_restore_all {
+    () => {
+        concat!(
+            "mov rax, rdi\n",
+            "movaps xmm6, [rsp]\n",
+            "movaps xmm7, [rsp + 16]\n",
+            "movaps xmm8, [rsp + 32]\n",
+            "movaps xmm9, [rsp + 48]\n",
+            "movaps xmm10, [rsp + 64]\n",
+            "movaps xmm11, [rsp + 80]\n",
+            "movaps xmm12, [rsp + 96]\n",
+            "movaps xmm13, [rsp + 112]\n",
+            "movaps xmm14, [rsp + 128]\n",
+            "movaps xmm15, [rsp + 144]\n",
+            "add rsp, 168\n",
+            "pop r15\n",
+            "pop r14\n",
+            "pop r13\n",
+            "pop r12\n",
+            "pop rsi\n",
+            "pop rdi\n",
+            "pop rbx\n",
+            "pop rbp\n",
+        )
+    };
+}
+
+#[cfg(all(target_arch = "x86_64", windows))]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl swapctx_test_resume_loaded",
+    "swapctx_test_resume_loaded:",  // (value: rcx, slots: rdx, values: r8)
+    windows_save_all!(),            // save the callee-saved registers
+    "mov rbx, [r8]",                // load the known values
+    "mov rbp, [r8 + 8]",
+    super::resume_template!(),
+    windows_restore_all!(),         // restore them; rax = the value passed back
+    "ret",
+    ".globl swapctx_test_suspend_loaded",
+    "swapctx_test_suspend_loaded:", // (value: rcx, slots: rdx, values: r8)
+    windows_save_all!(),            // save the callee-saved registers
+    "mov rbx, [r8]",                // load the known values
+    "mov rbp, [r8 + 8]",
+    super::suspend_template!(),
+    windows_restore_all!(),         // restore them; rax = the next resume's value
     "ret",
     enter = sym super::swapctx_coroutine_enter,
 );
@@ -512,6 +604,11 @@ extern "C" {
 #[cfg_attr(
     feature = "asan",
     ignore = "a coroutine made by hand is not announced to AddressSanitizer"
+)]
+#[cfg_attr(
+    windows,
+    ignore = "libgcc's SEH unwinder gives no registers (_Unwind_GetGR aborts); \
+              x86_64_windows::tests walks with RtlVirtualUnwind instead"
 )]
 fn the_unwinder_sees_the_resumers_live_registers() {
     let mut walk = Walk::default();

@@ -55,6 +55,11 @@
 //!     register-loading `torture_switch`, and `read_frame` (a saved raw
 //!     frame read at the layout's offsets).
 //!
+//! Windows x64 is a module of its own, `x86_64_windows` (another ABI, PE
+//! and SEH instead of ELF and CFI, and the TEB fields a context owns);
+//! it has no trap recovery (`trap_sp`, `set_trap_return` and the trap
+//! trampoline are Unix only); `docs/porting.md` says what else differs.
+//!
 //! The items common to all architectures are here: the symbols, the
 //! alignment, `init_coroutine` (which writes the `INIT_OFF_*` words), and
 //! the tests that hold every architecture to its layout (`tests.rs`: the
@@ -68,10 +73,16 @@
 //! saved words and the unwinder's view are checked against live register
 //! contents, not only against each other.
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 mod x86_64;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 pub(crate) use self::x86_64::*;
+
+// Windows x64: another ABI, another module (asm/switch_x86_64_ms_pe_gas.S).
+#[cfg(all(target_arch = "x86_64", windows))]
+mod x86_64_windows;
+#[cfg(all(target_arch = "x86_64", windows))]
+pub(crate) use self::x86_64_windows::*;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -132,12 +143,15 @@ extern "C" {
 
     /// Calls `f(arg)` with the stack pointer at `sp` (16-byte aligned, the
     /// top of another stack) and returns on the caller's stack; its CFI
-    /// links the two stacks for unwinders. `f` must not unwind.
+    /// links the two stacks for unwinders. `f` must not unwind. (Windows
+    /// declares its own, which also takes the other stack's TEB fields.)
+    #[cfg(not(windows))]
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_on_stack")]
     pub(crate) fn swapctx_on_stack(arg: *mut u8, sp: *mut u8, f: unsafe extern "C" fn(*mut u8));
 
     /// Where a coroutine stopped by a trap continues (never called: a
     /// signal handler's return lands there, see `set_trap_return`).
+    #[cfg(unix)]
     #[link_name = concat!("swapctx_", env!("SWAPCTX_SYM_TAG"), "_trap_trampoline")]
     pub(crate) fn swapctx_trap_trampoline();
 }

@@ -69,13 +69,20 @@ where
     }
 }
 
+/// What `swapctx_on_stack` needs to know of the other stack besides its
+/// top: on Windows its TEB fields, elsewhere nothing.
+#[cfg(windows)]
+type Bounds = arch::TebStack;
+#[cfg(not(windows))]
+type Bounds = ();
+
 /// Calls `f` with the stack pointer at `top`; re-raises its panic here.
 ///
 /// # Safety
 /// `top` is 16-byte aligned, with free memory below it that nothing else
 /// uses until this returns; `target` describes that stack (for ASan).
 #[inline]
-unsafe fn call_on<F, R>(top: *mut u8, target: &tools::FiberStack, f: F) -> R
+unsafe fn call_on<F, R>(top: *mut u8, bounds: Bounds, target: &tools::FiberStack, f: F) -> R
 where
     F: FnOnce() -> R,
 {
@@ -91,7 +98,12 @@ where
     // every panic (it never unwinds into the assembly) and leaves the
     // result in `frame.call`, which we move out exactly once.
     let result = unsafe {
+        #[cfg(not(windows))]
+        let () = bounds;
+        #[cfg(not(windows))]
         arch::swapctx_on_stack(ptr::addr_of_mut!(frame).cast(), top, run::<F, R>);
+        #[cfg(windows)]
+        arch::swapctx_on_stack(ptr::addr_of_mut!(frame).cast(), top, run::<F, R>, &bounds);
         tools::finish_switch(fake, None);
         ManuallyDrop::take(&mut frame.call.result)
     };
@@ -154,10 +166,14 @@ where
     crate::overflow::ensure_altstack_once();
     let top = (stack.top() as usize & !(arch::STACK_ALIGN - 1)) as *mut u8;
     let target = tools::FiberStack::of(stack);
+    #[cfg(windows)]
+    let bounds = stack.teb();
+    #[cfg(not(windows))]
+    let bounds = ();
     // SAFETY: `stack` is borrowed exclusively for the call: no coroutine
     // runs on it (a coroutine owns its stack) and no other `on_stack` can
     // use it until we return. Its memory from `top` down is ours.
-    unsafe { call_on(top, &target, f) }
+    unsafe { call_on(top, bounds, &target, f) }
 }
 
 impl<I, Y> Yielder<I, Y> {
@@ -212,7 +228,11 @@ impl<I, Y> Yielder<I, Y> {
         unsafe {
             let link = (*self.slots).link as usize;
             let top = (link & !(arch::STACK_ALIGN - 1)) as *mut u8;
-            call_on(top, &self.resumer, f)
+            #[cfg(windows)]
+            let bounds = arch::resumer_teb(link as *const u8);
+            #[cfg(not(windows))]
+            let bounds = ();
+            call_on(top, bounds, &self.resumer, f)
         }
     }
 }

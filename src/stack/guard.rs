@@ -16,14 +16,18 @@
 //! `EFAULT` only if the page cannot be read (an ordinary zero page reads as
 //! the empty path: `ENOENT`).
 
+#[cfg(unix)]
 use core::ffi::c_int;
+#[cfg(unix)]
 use core::ptr;
 use core::sync::atomic::{AtomicU8, Ordering};
 
+#[cfg(unix)]
 use crate::error::{Error, Result};
 
 /// `MADV_GUARD_INSTALL` from `<linux/mman.h>` (Linux 6.13); not in every
 /// libc release yet.
+#[cfg(unix)]
 pub(crate) const MADV_GUARD_INSTALL: c_int = 102;
 
 /// How a stack's guard page is made; see [`Stack::guard_kind`](crate::Stack::guard_kind).
@@ -55,6 +59,7 @@ pub enum GuardKind {
 const UNKNOWN: u8 = 0;
 const SUPPORTED: u8 = 1;
 const UNSUPPORTED: u8 = 2;
+#[cfg_attr(windows, allow(dead_code))]
 const FORCED_OFF: u8 = 3;
 static SUPPORT: AtomicU8 = AtomicU8::new(UNKNOWN);
 
@@ -91,7 +96,15 @@ impl GuardKind {
     }
 }
 
+/// Windows has no guard made in place: every guard page is one the system
+/// protects (`PAGE_GUARD`), reported as [`GuardKind::Mprotect`].
+#[cfg(windows)]
+fn detect() -> u8 {
+    UNSUPPORTED
+}
+
 /// Finds out whether in-place guards work here (see the module docs).
+#[cfg(unix)]
 fn detect() -> u8 {
     if std::env::var_os("SWAPCTX_GUARD").is_some_and(|v| v == "mprotect") {
         return FORCED_OFF;
@@ -130,6 +143,7 @@ fn detect() -> u8 {
 
 /// True under Valgrind: its client request where the `valgrind` feature is
 /// on, else the preload library it injects into every program it runs.
+#[cfg(unix)]
 fn under_valgrind() -> bool {
     crate::tools::running_on_valgrind()
         || std::env::var_os("LD_PRELOAD")
@@ -140,6 +154,7 @@ fn under_valgrind() -> bool {
 ///
 /// # Safety
 /// `page` must be the start of a page of one of our own mappings.
+#[cfg(unix)]
 unsafe fn really_guarded(page: *const u8) -> bool {
     // SAFETY: `access` only reads the path; a fault while the kernel
     // copies it is reported as EFAULT, not as a signal.
@@ -155,6 +170,7 @@ unsafe fn really_guarded(page: *const u8) -> bool {
 /// # Safety
 /// `[start, start + len)` must be page-aligned, part of a fresh anonymous
 /// mapping of the caller's, and unused.
+#[cfg(unix)]
 pub(super) unsafe fn install(start: *mut u8, len: usize, kind: GuardKind) -> Result<GuardKind> {
     debug_assert_eq!(start as usize % super::page_size(), 0);
     match kind {
@@ -215,7 +231,7 @@ pub(super) unsafe fn install(start: *mut u8, len: usize, kind: GuardKind) -> Res
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::Stack;

@@ -35,14 +35,31 @@
 //! registry (`registry.rs`), where the overflow handler (`src/overflow.rs`)
 //! looks up the faulting address, so both kinds give the same overflow
 //! message.
+//!
+//! On Windows, stacks are `VirtualAlloc`'d and guarded the way Windows
+//! guards a thread's stack (`windows.rs`, a 64 KiB guard region by
+//! default), and the handler is a vectored exception handler
+//! (`src/overflow_windows.rs`).
 
 mod guard;
+#[cfg(unix)]
 mod limits;
 mod pool;
 pub(crate) mod registry;
+// Windows: VirtualAlloc'd stacks (`map`, `unmap`, `page_size`, ...).
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub(crate) use self::windows::page_size;
+#[cfg(windows)]
+use self::windows::release_usable;
+#[cfg(windows)]
+pub(crate) use self::windows::teb_of;
 
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+#[cfg(unix)]
+use core::sync::atomic::AtomicUsize;
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
 pub use guard::GuardKind;
 pub use pool::{Release, StackPool, StackPoolBuilder};
@@ -223,7 +240,12 @@ impl Stack {
     /// assert!(stack.guard().1 >= Stack::DEFAULT_GUARD_SIZE);
     /// # Ok::<(), swapctx::Error>(())
     /// ```
-    pub const DEFAULT_GUARD_SIZE: usize = if Stack::FRAMES_ARE_PROBED {
+    pub const DEFAULT_GUARD_SIZE: usize = if cfg!(windows) {
+        // The page the system guards, one never committed, and the rest:
+        // the guarantee, the room the overflow handler runs in
+        // (src/stack/windows.rs).
+        64 << 10
+    } else if Stack::FRAMES_ARE_PROBED {
         4096
     } else if cfg!(feature = "asan") {
         (16 << 20) + (64 << 10)
@@ -317,6 +339,7 @@ impl Stack {
     /// Maps a stack with a guard region of `guard_size` bytes (rounded) of
     /// `kind`; with `fallback`, an in-place guard that the kernel turns
     /// down becomes an `mprotect` one.
+    #[cfg(unix)]
     fn map(size: usize, guard_size: usize, kind: GuardKind, fallback: bool) -> Result<Stack> {
         let (usable, guard) = sizes(size, guard_size)?;
         let len = usable + guard;
@@ -476,6 +499,7 @@ impl Stack {
     /// # Safety
     /// Only from `Drop`: the registration is moved out of `self`, which
     /// must not be used afterwards.
+    #[cfg(unix)]
     #[inline(never)]
     unsafe fn unmap(&mut self) {
         crate::tools::stack_unmapped(self.data().tools());
@@ -509,6 +533,7 @@ impl Stack {
 /// # Safety
 /// The range must be the usable part of a stack we own, on which nothing
 /// runs.
+#[cfg(unix)]
 unsafe fn release_usable(bottom: *mut u8, size: usize) {
     // SAFETY: per the contract.
     unsafe { libc::madvise(bottom.cast(), size, libc::MADV_DONTNEED) };
@@ -555,9 +580,11 @@ fn sizes(size: usize, guard_size: usize) -> Result<(usize, usize)> {
     Ok((usable, guard))
 }
 
+#[cfg(unix)]
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 /// The page size, read once.
+#[cfg(unix)]
 #[inline]
 pub(crate) fn page_size() -> usize {
     let p = PAGE_SIZE.load(Ordering::Relaxed);
@@ -571,6 +598,7 @@ pub(crate) fn page_size() -> usize {
     p
 }
 
+#[cfg(unix)]
 fn last_errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }

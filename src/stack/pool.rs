@@ -595,6 +595,12 @@ mod tests {
     use super::*;
     use crate::{Coroutine, CoroutineResult};
 
+    #[cfg(windows)]
+    fn resident(_: &Stack) -> usize {
+        unreachable!("the residency tests are ignored on Windows")
+    }
+
+    #[cfg(unix)]
     fn resident(stack: &Stack) -> usize {
         let page = crate::stack::page_size();
         let mut vec = vec![0u8; stack.size() / page];
@@ -691,6 +697,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "reads page residency with mincore, which Windows lacks"
+    )]
     fn release_on_return_gives_the_pages_back() {
         let pool = StackPool::builder()
             .stack_size(64 * 1024)
@@ -709,6 +719,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "reads page residency with mincore, which Windows lacks"
+    )]
     fn release_above_idle_keeps_the_first_ones() {
         let pool = StackPool::builder()
             .stack_size(64 * 1024)

@@ -18,8 +18,11 @@
 use core::ffi::c_void;
 use core::ptr;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(windows)))]
 #[path = "x86_64.rs"]
+mod regs;
+#[cfg(all(target_arch = "x86_64", windows))]
+#[path = "x86_64_windows.rs"]
 mod regs;
 #[cfg(target_arch = "aarch64")]
 #[path = "aarch64.rs"]
