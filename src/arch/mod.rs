@@ -76,12 +76,24 @@ mod riscv64;
 #[cfg(target_arch = "riscv64")]
 pub(crate) use self::riscv64::*;
 
+#[cfg(target_arch = "powerpc64")]
+mod powerpc64;
+#[cfg(target_arch = "powerpc64")]
+pub(crate) use self::powerpc64::*;
+
+#[cfg(target_arch = "s390x")]
+mod s390x;
+#[cfg(target_arch = "s390x")]
+pub(crate) use self::s390x::*;
+
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
-    target_arch = "riscv64"
+    target_arch = "riscv64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
 )))]
-compile_error!("swapctx supports x86_64, aarch64 and riscv64 (see build.rs)");
+compile_error!("swapctx supports x86_64, aarch64, riscv64, powerpc64 (ELFv2) and s390x (see build.rs)");
 
 // Offsets the assembly and the tests use; Rust code uses some of them.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]
@@ -90,9 +102,17 @@ mod layout;
 pub(crate) use self::layout::*;
 
 /// Stack pointers are 16-byte aligned on every supported architecture, at
-/// every call (x86_64), at all times (aarch64) or on entry to every
-/// procedure (riscv64).
+/// every call (x86_64), at all times (aarch64, powerpc64) or on entry to
+/// every procedure (riscv64); s390x asks for 8, and swapctx's own frames
+/// there keep 16.
 pub(crate) const STACK_ALIGN: usize = 16;
+
+/// Bytes a fresh raw context needs above the switch's saved frame, besides
+/// [`TOP_RESERVED`]: none, but on powerpc64 and s390x, whose ABIs make a
+/// caller provide its callee a frame header or a register save area (the
+/// trampoline provides it to the entry function).
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
+pub(crate) const CALLER_AREA: usize = 0;
 
 /// Bytes kept free at the very top of a stack, above the first frame. The
 /// coroutine layer keeps its two stack-pointer slots there.
