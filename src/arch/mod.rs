@@ -107,6 +107,16 @@ pub(crate) use self::layout::*;
 /// there keep 16.
 pub(crate) const STACK_ALIGN: usize = 16;
 
+/// The alignment of a stack pointer that the switch saves: that of the
+/// caller's stack pointer (minus the switch's frame), so [`STACK_ALIGN`],
+/// but 8 on s390x, whose ABI (and rustc's frames there) keep r15 only
+/// 8-byte aligned.
+pub(crate) const SAVED_SP_ALIGN: usize = if cfg!(target_arch = "s390x") {
+    8
+} else {
+    STACK_ALIGN
+};
+
 /// Bytes a fresh raw context needs above the switch's saved frame, besides
 /// [`TOP_RESERVED`]: none, but on powerpc64 and s390x, whose ABIs make a
 /// caller provide its callee a frame header or a register save area (the

@@ -95,11 +95,8 @@ fn saved_frame_matches_the_documented_offsets() {
                 saved, l.vals,
                 "seed {seed:#x}: frame does not match the grid"
             );
-            // 16 bytes, but 8 on s390x, whose ABI (and rustc's frames
-            // there) keeps r15 only 8-byte aligned.
-            let align = if cfg!(target_arch = "s390x") { 8 } else { 16 };
             assert_eq!(
-                l.fiber_sp as usize % align,
+                l.fiber_sp as usize % super::SAVED_SP_ALIGN,
                 0,
                 "saved stack pointer misaligned"
             );
