@@ -167,7 +167,12 @@ fn the_initial_frame_fits_the_documented_size() {
     // (at most 256 bytes, but 576 on powerpc64, whose switch saves twelve
     // 16-byte vector registers and eighteen of each other kind).
     const _: () = assert!(
-        Context::INITIAL_FRAME_SIZE <= if cfg!(target_arch = "powerpc64") { 576 } else { 256 }
+        Context::INITIAL_FRAME_SIZE
+            <= if cfg!(target_arch = "powerpc64") {
+                576
+            } else {
+                256
+            }
     );
     const _: () = assert!(Context::INITIAL_FRAME_SIZE % 16 == 0);
     assert!(Context::empty().is_empty());

@@ -285,10 +285,7 @@ fn the_gdb_script_and_the_docs_use_the_layout() {
     } else {
         format!("set $pc = *(unsigned long *) ($__swapctx_s + {CO_OFF_RESUME})")
     };
-    let mut lines = vec![
-        pc,
-        format!("set ${sp} = $__swapctx_s + {CO_FRAME_SIZE}"),
-    ];
+    let mut lines = vec![pc, format!("set ${sp} = $__swapctx_s + {CO_FRAME_SIZE}")];
     for (_, off, name) in SAVED {
         lines.push(format!(
             "set ${name} = *(unsigned long *) ($__swapctx_s + {off})"

@@ -93,7 +93,9 @@ pub(crate) use self::s390x::*;
     target_arch = "powerpc64",
     target_arch = "s390x"
 )))]
-compile_error!("swapctx supports x86_64, aarch64, riscv64, powerpc64 (ELFv2) and s390x (see build.rs)");
+compile_error!(
+    "swapctx supports x86_64, aarch64, riscv64, powerpc64 (ELFv2) and s390x (see build.rs)"
+);
 
 // Offsets the assembly and the tests use; Rust code uses some of them.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]

@@ -68,7 +68,9 @@ fn toc() -> usize {
 fn vrsave() -> usize {
     let v: usize;
     // SAFETY: reads VRSAVE (SPR 256) into a register; nothing else.
-    unsafe { core::arch::asm!("mfvrsave {}", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mfvrsave {}", out(reg) v, options(nomem, nostack, preserves_flags))
+    };
     v
 }
 

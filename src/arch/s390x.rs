@@ -46,7 +46,8 @@ const _: () = assert!(
         && CO_FRAME_SIZE == SAVE_AREA_SIZE
         && CO_FRAME_SIZE == 160
 );
-const _: () = assert!(INIT_OFF_TRAMPOLINE == CO_OFF_RESUME && COROUTINE_INIT_SIZE == SAVE_AREA_SIZE);
+const _: () =
+    assert!(INIT_OFF_TRAMPOLINE == CO_OFF_RESUME && COROUTINE_INIT_SIZE == SAVE_AREA_SIZE);
 
 /// Bytes a fresh context needs above the switch's frame, besides
 /// `TOP_RESERVED`: the register save area the trampoline gives the entry

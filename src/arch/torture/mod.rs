@@ -35,11 +35,11 @@ mod regs;
 #[path = "s390x.rs"]
 mod regs;
 
+#[cfg(target_arch = "powerpc64")]
+pub use regs::CR_NONVOLATILE;
 pub use regs::{switch_with, Regs};
 #[cfg(target_arch = "x86_64")]
 pub use regs::{DEFAULT_MXCSR, DEFAULT_X87CW};
-#[cfg(target_arch = "powerpc64")]
-pub use regs::CR_NONVOLATILE;
 
 /// The switch under test: `swapctx_switch`'s signature.
 pub type SwitchFn = unsafe extern "C" fn(*mut *mut u8, *mut u8, usize) -> usize;

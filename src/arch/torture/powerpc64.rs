@@ -53,7 +53,9 @@ impl Regs {
         r.vrsave = next() & 0xFFFF_FFFF;
         let toc: u64;
         // SAFETY: copies r2 into a register; nothing else.
-        unsafe { core::arch::asm!("mr {}, 2", out(reg) toc, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("mr {}, 2", out(reg) toc, options(nomem, nostack, preserves_flags))
+        };
         r.toc = toc;
         r
     }
