@@ -11,6 +11,8 @@ const SUPPORTED: &[(&str, &str, &str)] = &[
     ("x86_64", "sysv", "asm/switch_x86_64_sysv_elf_gas.S"),
     ("aarch64", "aapcs", "asm/switch_aarch64_aapcs_elf_gas.S"),
     ("riscv64", "lp64d", "asm/switch_riscv64_lp64d_elf_gas.S"),
+    ("powerpc64", "elfv2", "asm/switch_powerpc64_elfv2_elf_gas.S"),
+    ("s390x", "sysv", "asm/switch_s390x_sysv_elf_gas.S"),
     // Windows x64 (mingw): the module is `<arch>_windows`, the format PE.
     ("x86_64_windows", "ms", "asm/switch_x86_64_ms_pe_gas.S"),
 ];
@@ -52,6 +54,18 @@ fn main() {
             names.join(", ")
         );
     };
+    // powerpc64 comes in two ABIs; the switch is written for ELFv2 (the
+    // little-endian Linux target), not ELFv1 (big-endian Linux).
+    if arch == "powerpc64"
+        && (env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() != Ok("little")
+            || env::var("CARGO_CFG_TARGET_ABI").is_ok_and(|a| a == "elfv1"))
+    {
+        panic!(
+            "swapctx has no context switch for target `{target}`: the powerpc64 switch \
+             is written for the ELFv2 ABI on little-endian powerpc64 \
+             (powerpc64le-unknown-linux-gnu)"
+        );
+    }
     if !object_format_elf && !windows {
         panic!(
             "swapctx has no context switch for target `{target}`: only ELF targets \

@@ -83,6 +83,16 @@
 #  if !defined(__riscv_float_abi_double)
 #    error "swapctx: the riscv64 switch needs the LP64D ABI (a target with the D extension, like riscv64gc)"
 #  endif
+#elif defined(__powerpc64__)
+#  define FUNC_ALIGN .p2align 4
+/* The powerpc64 switch is written for the ELFv2 ABI (ppc64le Linux): an
+ * ELFv1 target (big-endian powerpc64 Linux) calls through function
+ * descriptors and lays out its frames differently. */
+#  if !defined(_CALL_ELF) || _CALL_ELF != 2
+#    error "swapctx: the powerpc64 switch needs the ELFv2 ABI (powerpc64le-unknown-linux-gnu)"
+#  endif
+#elif defined(__s390x__)
+#  define FUNC_ALIGN .p2align 3
 #else
 #  define FUNC_ALIGN .p2align 2
 #endif

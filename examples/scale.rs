@@ -116,6 +116,7 @@ impl Live for Coroutine<u64, u64, u64> {
     }
 }
 
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))] // no corosensei there
 impl Live for corosensei::Coroutine<u64, u64, u64, corosensei::stack::DefaultStack> {
     fn finish(&mut self) -> u64 {
         match self.resume(1) {
@@ -133,6 +134,7 @@ fn swapctx_coroutine(stack: Stack) -> Coroutine<u64, u64, u64> {
     co
 }
 
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))] // no corosensei there
 fn corosensei_coroutine(
     stack: corosensei::stack::DefaultStack,
 ) -> corosensei::Coroutine<u64, u64, u64, corosensei::stack::DefaultStack> {
@@ -217,6 +219,7 @@ fn main() {
     // Warm up what every coroutine shares (the fault handler, the
     // alternate signal stack, the guard-kind test), outside the baseline.
     drop(swapctx_coroutine(Stack::new(size).expect("a first stack")));
+    #[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
     drop(corosensei_coroutine(
         corosensei::stack::DefaultStack::new(size).expect("a first stack"),
     ));
@@ -261,6 +264,7 @@ fn main() {
                 t.elapsed().as_secs_f64() * 1e9 / n as f64
             );
         }
+        #[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
         "corosensei" => {
             println!("guard pages: mprotect (corosensei's DefaultStack)");
             run(n, || {

@@ -3,6 +3,8 @@
 #   swapctx-bt SAVED_SP           (x86_64)
 #   swapctx-bt-aarch64 SAVED_SP   (aarch64)
 #   swapctx-bt-riscv64 SAVED_SP   (riscv64)
+#   swapctx-bt-powerpc64 SAVED_SP (powerpc64, ELFv2)
+#   swapctx-bt-s390x SAVED_SP     (s390x)
 #
 # Prints the backtrace of a *suspended* coroutine, given the stack pointer it
 # saved when it suspended (Coroutine::saved_stack_pointer(), or the `this`
@@ -15,6 +17,9 @@
 #   x86_64:  [sp] resume address, [sp+8] rbx, [sp+16] rbp; rsp there = sp+24
 #   aarch64: [sp] resume address, [sp+16] x29, [sp+24] x19; sp there = sp+32
 #   riscv64: [sp] resume address, [sp+16] s0, [sp+24] s1; sp there = sp+32
+#   powerpc64: [sp+16] resume address, [sp+24] r2, [sp+32] r30, [sp+40] r31;
+#              r1 there = sp+64
+#   s390x:   [sp+112] resume address, [sp+88] r11; r15 there = sp+160
 
 define swapctx-bt
   set language c
@@ -80,4 +85,48 @@ define swapctx-bt-riscv64
 end
 document swapctx-bt-riscv64
 Backtrace of a suspended swapctx coroutine (riscv64): swapctx-bt-riscv64 SAVED_SP
+end
+
+define swapctx-bt-powerpc64
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $r1
+  set $__swapctx_2 = $r2
+  set $__swapctx_30 = $r30
+  set $__swapctx_31 = $r31
+  set $r2 = *(unsigned long *) ($__swapctx_s + 24)
+  set $r30 = *(unsigned long *) ($__swapctx_s + 32)
+  set $r31 = *(unsigned long *) ($__swapctx_s + 40)
+  set $r1 = $__swapctx_s + 64
+  set $pc = *(unsigned long *) ($__swapctx_s + 16)
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $r1 = $__swapctx_sp
+  set $r2 = $__swapctx_2
+  set $r30 = $__swapctx_30
+  set $r31 = $__swapctx_31
+end
+document swapctx-bt-powerpc64
+Backtrace of a suspended swapctx coroutine (powerpc64): swapctx-bt-powerpc64 SAVED_SP
+end
+
+define swapctx-bt-s390x
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $r15
+  set $__swapctx_11 = $r11
+  set $r11 = *(unsigned long *) ($__swapctx_s + 88)
+  set $r15 = $__swapctx_s + 160
+  set $pc = *(unsigned long *) ($__swapctx_s + 112)
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $r15 = $__swapctx_sp
+  set $r11 = $__swapctx_11
+end
+document swapctx-bt-s390x
+Backtrace of a suspended swapctx coroutine (s390x): swapctx-bt-s390x SAVED_SP
 end

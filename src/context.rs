@@ -113,7 +113,7 @@ impl Context {
     /// Bytes a fresh context uses at the top of its stack before its entry
     /// function runs; the stack needs this much plus whatever the entry
     /// function uses.
-    pub const INITIAL_FRAME_SIZE: usize = arch::TOP_RESERVED + arch::FRAME_SIZE;
+    pub const INITIAL_FRAME_SIZE: usize = arch::TOP_RESERVED + arch::CALLER_AREA + arch::FRAME_SIZE;
 
     /// Makes a fresh context on the stack that ends at `stack_top` (the
     /// highest address, exclusive). The first switch into it calls
@@ -202,7 +202,7 @@ impl Default for Context {
 pub unsafe fn switch(save: &mut Context, to: Context, value: usize) -> usize {
     debug_assert!(!to.is_empty(), "switch to an empty context");
     debug_assert!(
-        to.sp as usize % arch::STACK_ALIGN == 0,
+        to.sp as usize % arch::SAVED_SP_ALIGN == 0,
         "switch to a misaligned stack pointer"
     );
     // SAFETY: the caller guarantees `to` is a suspended context with a live
@@ -244,6 +244,16 @@ pub fn current_stack_pointer() -> usize {
     #[cfg(target_arch = "riscv64")]
     unsafe {
         core::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: as above (r1 is the stack pointer).
+    #[cfg(target_arch = "powerpc64")]
+    unsafe {
+        core::arch::asm!("mr {}, 1", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: as above (r15 is the stack pointer).
+    #[cfg(target_arch = "s390x")]
+    unsafe {
+        core::arch::asm!("lgr {}, %r15", out(reg) sp, options(nomem, nostack, preserves_flags))
     };
     sp
 }

@@ -438,10 +438,18 @@ unsafe fn interrupted_sp(ctx: *mut libc::c_void) -> Option<usize> {
     // x2 is sp in the register file the kernel saves (`__gregs[0]` is pc).
     #[cfg(target_arch = "riscv64")]
     return Some(mc.__gregs[2] as usize);
+    // r1 is the stack pointer.
+    #[cfg(target_arch = "powerpc64")]
+    return Some(mc.gp_regs[1] as usize);
+    // r15 is the stack pointer.
+    #[cfg(target_arch = "s390x")]
+    return Some(mc.gregs[15] as usize);
     #[cfg(not(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x"
     )))]
     {
         let _ = mc;

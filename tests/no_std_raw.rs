@@ -164,8 +164,19 @@ fn contexts_hop_symmetrically_on_embedder_memory() {
 #[test]
 fn the_initial_frame_fits_the_documented_size() {
     // An embedder sizes its stacks from this; it is small on every arch
-    // (304 bytes on Windows x64, which saves xmm6-xmm15 and TEB fields).
-    const _: () = assert!(Context::INITIAL_FRAME_SIZE <= 320);
+    // (at most 256 bytes, but 320 on Windows x64, which saves xmm6-xmm15
+    // and thread-block fields, and 576 on powerpc64, whose switch saves
+    // twelve 16-byte vector registers and eighteen of each other kind).
+    const _: () = assert!(
+        Context::INITIAL_FRAME_SIZE
+            <= if cfg!(target_arch = "powerpc64") {
+                576
+            } else if cfg!(windows) {
+                320
+            } else {
+                256
+            }
+    );
     const _: () = assert!(Context::INITIAL_FRAME_SIZE % 16 == 0);
     assert!(Context::empty().is_empty());
     assert!(Context::empty().stack_pointer().is_null());

@@ -332,6 +332,14 @@ fn context_with_sp(sp: usize) -> Box<libc::ucontext_t> {
     {
         uc.uc_mcontext.__gregs[libc::REG_SP] = sp as libc::c_ulong;
     }
+    #[cfg(target_arch = "powerpc64")]
+    {
+        uc.uc_mcontext.gp_regs[1] = sp as libc::c_ulong;
+    }
+    #[cfg(target_arch = "s390x")]
+    {
+        uc.uc_mcontext.gregs[15] = sp as u64;
+    }
     uc
 }
 

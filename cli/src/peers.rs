@@ -8,8 +8,10 @@
 use super::roundtrip::RoundTrip;
 
 /// corosensei's `resume` + `suspend`.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 pub struct Corosensei(corosensei::Coroutine<u64, u64, ()>);
 
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 impl Corosensei {
     pub fn new() -> Self {
         Corosensei(corosensei::Coroutine::new(
@@ -20,6 +22,7 @@ impl Corosensei {
     }
 }
 
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 impl RoundTrip for Corosensei {
     #[inline(never)]
     fn round_trips(&mut self, n: u64) -> u64 {
@@ -159,14 +162,17 @@ impl RoundTrip for CreatePool {
 
 /// Create + run to completion + drop, `n` times, with corosensei reusing
 /// one stack.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 pub struct CreateCorosensei(Option<corosensei::stack::DefaultStack>);
 
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 impl CreateCorosensei {
     pub fn new() -> Self {
         CreateCorosensei(Some(corosensei::stack::DefaultStack::default()))
     }
 }
 
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 impl RoundTrip for CreateCorosensei {
     #[inline(never)]
     fn round_trips(&mut self, n: u64) -> u64 {

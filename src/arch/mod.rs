@@ -94,12 +94,26 @@ mod riscv64;
 #[cfg(target_arch = "riscv64")]
 pub(crate) use self::riscv64::*;
 
+#[cfg(target_arch = "powerpc64")]
+mod powerpc64;
+#[cfg(target_arch = "powerpc64")]
+pub(crate) use self::powerpc64::*;
+
+#[cfg(target_arch = "s390x")]
+mod s390x;
+#[cfg(target_arch = "s390x")]
+pub(crate) use self::s390x::*;
+
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
-    target_arch = "riscv64"
+    target_arch = "riscv64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
 )))]
-compile_error!("swapctx supports x86_64, aarch64 and riscv64 (see build.rs)");
+compile_error!(
+    "swapctx supports x86_64, aarch64, riscv64, powerpc64 (ELFv2) and s390x (see build.rs)"
+);
 
 // Offsets the assembly and the tests use; Rust code uses some of them.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]
@@ -108,9 +122,27 @@ mod layout;
 pub(crate) use self::layout::*;
 
 /// Stack pointers are 16-byte aligned on every supported architecture, at
-/// every call (x86_64), at all times (aarch64) or on entry to every
-/// procedure (riscv64).
+/// every call (x86_64), at all times (aarch64, powerpc64) or on entry to
+/// every procedure (riscv64); s390x asks for 8, and swapctx's own frames
+/// there keep 16.
 pub(crate) const STACK_ALIGN: usize = 16;
+
+/// The alignment of a stack pointer that the switch saves: that of the
+/// caller's stack pointer (minus the switch's frame), so [`STACK_ALIGN`],
+/// but 8 on s390x, whose ABI (and rustc's frames there) keep r15 only
+/// 8-byte aligned.
+pub(crate) const SAVED_SP_ALIGN: usize = if cfg!(target_arch = "s390x") {
+    8
+} else {
+    STACK_ALIGN
+};
+
+/// Bytes a fresh raw context needs above the switch's saved frame, besides
+/// [`TOP_RESERVED`]: none, but on powerpc64 and s390x, whose ABIs make a
+/// caller provide its callee a frame header or a register save area (the
+/// trampoline provides it to the entry function).
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
+pub(crate) const CALLER_AREA: usize = 0;
 
 /// Bytes kept free at the very top of a stack, above the first frame. The
 /// coroutine layer keeps its two stack-pointer slots there.

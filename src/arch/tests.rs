@@ -96,7 +96,7 @@ fn saved_frame_matches_the_documented_offsets() {
                 "seed {seed:#x}: frame does not match the grid"
             );
             assert_eq!(
-                l.fiber_sp as usize % 16,
+                l.fiber_sp as usize % super::SAVED_SP_ALIGN,
                 0,
                 "saved stack pointer misaligned"
             );

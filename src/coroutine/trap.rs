@@ -243,6 +243,10 @@ impl<R> TrapHandle<R> {
     ///         std::arch::asm!("udf #0");
     ///         #[cfg(target_arch = "riscv64")]
     ///         std::arch::asm!("unimp");
+    ///         #[cfg(target_arch = "powerpc64")]
+    ///         std::arch::asm!(".long 0");
+    ///         #[cfg(target_arch = "s390x")]
+    ///         std::arch::asm!(".short 0");
     ///     }
     ///     Ok(1)
     /// });

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! The guard region is one page where rustc probes large frames (x86_64,
-//! aarch64), and 4 MiB + 64 KiB where it does not (riscv64), so that a
+//! aarch64, powerpc64, s390x), and 4 MiB + 64 KiB where it does not (riscv64), so that a
 //! frame that skips pages still lands in it ([`Stack::FRAMES_ARE_PROBED`],
 //! [`Stack::DEFAULT_GUARD_SIZE`], [`Stack::with_guard_size`]). It is made
 //! in one of two ways ([`GuardKind`]):
@@ -190,9 +190,11 @@ impl Stack {
     pub const DEFAULT_SIZE: usize = 256 * 1024;
 
     /// True where rustc makes every large frame touch the stack page by
-    /// page before using it ("stack probes"): x86_64 and aarch64. There a
-    /// frame of any size hits the first page of the guard region, and one
-    /// guard page catches every overflow.
+    /// page before using it ("stack probes"): x86_64, aarch64, powerpc64
+    /// (a `stdu` every 4 KiB) and s390x (a load every 4 KiB), with rustc
+    /// 1.95. There a frame of any size hits the first page of the guard
+    /// region, and one guard page (of the runtime page size: 64 KiB on
+    /// many powerpc64 kernels) catches every overflow.
     ///
     /// False where it does not (riscv64 with rustc 1.95, and code built
     /// with `-Zsanitizer=address`): a frame is one subtraction from the
@@ -211,7 +213,12 @@ impl Stack {
     /// }
     /// ```
     pub const FRAMES_ARE_PROBED: bool = cfg!(all(
-        any(target_arch = "x86_64", target_arch = "aarch64"),
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "powerpc64",
+            target_arch = "s390x"
+        ),
         not(feature = "asan")
     ));
 

@@ -106,6 +106,12 @@ pub fn illegal_instruction() {
         std::arch::asm!("udf #0");
         #[cfg(target_arch = "riscv64")]
         std::arch::asm!("unimp");
+        // Primary opcode 0: no instruction (`trap` would be a SIGTRAP).
+        #[cfg(target_arch = "powerpc64")]
+        std::arch::asm!(".long 0");
+        // Opcode 0x00: no instruction.
+        #[cfg(target_arch = "s390x")]
+        std::arch::asm!(".short 0");
     }
 }
 

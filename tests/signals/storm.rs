@@ -45,6 +45,10 @@ const SWITCH_LEN: usize = 60;
 const SWITCH_LEN: usize = 108;
 #[cfg(target_arch = "riscv64")]
 const SWITCH_LEN: usize = 114;
+#[cfg(target_arch = "powerpc64")]
+const SWITCH_LEN: usize = 560;
+#[cfg(target_arch = "s390x")]
+const SWITCH_LEN: usize = 96;
 
 /// Puts `stack` in entry `i` of the handler's table (replacing what was
 /// there: a dropped stack's entry is reused by its replacement).
@@ -81,6 +85,18 @@ unsafe fn interrupted(uc: *mut c_void) -> (usize, usize) {
             // __gregs[0] is the pc, __gregs[2] is sp (REG_PC, REG_SP).
             let g = &(*uc).uc_mcontext.__gregs;
             (g[2] as usize, g[0] as usize)
+        }
+        #[cfg(target_arch = "powerpc64")]
+        {
+            // gp_regs[1] is r1 (the stack pointer), gp_regs[32] the NIP.
+            let g = &(*uc).uc_mcontext.gp_regs;
+            (g[1] as usize, g[32] as usize)
+        }
+        #[cfg(target_arch = "s390x")]
+        {
+            // r15 is the stack pointer; the PSW holds the next address.
+            let m = &(*uc).uc_mcontext;
+            (m.gregs[15] as usize, m.psw.addr as usize)
         }
     }
 }

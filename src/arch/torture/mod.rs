@@ -9,7 +9,8 @@
 //! `swapctx::raw::swapctx_switch`, with signals landing in the middle).
 //! Both include these files with `#[path]`, so they name nothing of the
 //! crate: the switch under test is a parameter. One file per architecture
-//! (`x86_64.rs`, `aarch64.rs`, `riscv64.rs`) holds its [`Regs`] and the
+//! (`x86_64.rs`, `aarch64.rs`, `riscv64.rs`, `powerpc64.rs`,
+//! `s390x.rs`) holds its [`Regs`] and the
 //! inline asm that loads and stores them around the switch.
 
 // Each user calls only part of it.
@@ -30,7 +31,15 @@ mod regs;
 #[cfg(target_arch = "riscv64")]
 #[path = "riscv64.rs"]
 mod regs;
+#[cfg(target_arch = "powerpc64")]
+#[path = "powerpc64.rs"]
+mod regs;
+#[cfg(target_arch = "s390x")]
+#[path = "s390x.rs"]
+mod regs;
 
+#[cfg(target_arch = "powerpc64")]
+pub use regs::CR_NONVOLATILE;
 pub use regs::{switch_with, Regs};
 #[cfg(target_arch = "x86_64")]
 pub use regs::{DEFAULT_MXCSR, DEFAULT_X87CW};
