@@ -590,7 +590,7 @@ fn the_c_coroutine_demo_links_no_rust_std_and_checks_its_error_codes() {
 /// A C coroutine on the caller's memory that overflows into its canary:
 /// the no_std library's panic handler prints swapctx's message to stderr
 /// and aborts, at the switch back to the resumer.
-#[cfg(all(target_arch = "x86_64", not(feature = "asan")))]
+#[cfg(all(target_arch = "x86_64", unix, not(feature = "asan")))]
 #[test]
 fn a_c_coroutine_that_overflows_its_memory_ends_with_the_message() {
     use std::os::unix::process::ExitStatusExt;

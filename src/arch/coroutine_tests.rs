@@ -319,8 +319,19 @@ fn the_gdb_script_and_the_docs_use_the_layout() {
 
 /// Known values for the registers in `SAVED`, in its order, one set per
 /// side: distinct, odd, and not addresses of anything.
-const RESUMER_VALUES: [usize; 2] = [0x5a5a_1357_usize, 0x00dd_ba11_usize];
-const COROUTINE_VALUES: [usize; 2] = [0x7e57_0001_usize, 0x7e57_0003_usize];
+const RESUMER_VALUES: [usize; SAVED.len()] = known_values(0x5a5a_1357);
+const COROUTINE_VALUES: [usize; SAVED.len()] = known_values(0x7e57_0001);
+
+/// `N` distinct odd values from `seed`.
+const fn known_values<const N: usize>(seed: usize) -> [usize; N] {
+    let mut v = [0; N];
+    let mut i = 0;
+    while i < N {
+        v[i] = (seed + 0x0101_0202 * i) | 1;
+        i += 1;
+    }
+    v
+}
 
 // `swapctx_test_resume_loaded(value, slots, values)` saves every
 // callee-saved register, loads `values` into the `SAVED` registers, runs
@@ -616,6 +627,244 @@ core::arch::global_asm!(
     enter = sym super::swapctx_coroutine_enter,
 );
 
+/// powerpc64 (ELFv2): saves LR, CR, r2, r14-r31, f14-f31 and v20-v31 in a
+/// 528-byte frame with its back chain.
+#[cfg(target_arch = "powerpc64")]
+macro_rules! powerpc64_save_all {
+    () => {
+        concat!(
+            "mflr 0\n",
+            "std 0, 16(1)\n",    // LR, in the caller's header
+            "stdu 1, -528(1)\n", // our frame, back chain kept
+            "std 2, 24(1)\n",    // r2, in our header's TOC slot
+            "mfcr 0\n",
+            "std 0, 512(1)\n", // CR
+            "std 14, 32(1)\n",
+            "std 15, 40(1)\n",
+            "std 16, 48(1)\n",
+            "std 17, 56(1)\n",
+            "std 18, 64(1)\n",
+            "std 19, 72(1)\n",
+            "std 20, 80(1)\n",
+            "std 21, 88(1)\n",
+            "std 22, 96(1)\n",
+            "std 23, 104(1)\n",
+            "std 24, 112(1)\n",
+            "std 25, 120(1)\n",
+            "std 26, 128(1)\n",
+            "std 27, 136(1)\n",
+            "std 28, 144(1)\n",
+            "std 29, 152(1)\n",
+            "std 30, 160(1)\n",
+            "std 31, 168(1)\n",
+            "stfd 14, 176(1)\n",
+            "stfd 15, 184(1)\n",
+            "stfd 16, 192(1)\n",
+            "stfd 17, 200(1)\n",
+            "stfd 18, 208(1)\n",
+            "stfd 19, 216(1)\n",
+            "stfd 20, 224(1)\n",
+            "stfd 21, 232(1)\n",
+            "stfd 22, 240(1)\n",
+            "stfd 23, 248(1)\n",
+            "stfd 24, 256(1)\n",
+            "stfd 25, 264(1)\n",
+            "stfd 26, 272(1)\n",
+            "stfd 27, 280(1)\n",
+            "stfd 28, 288(1)\n",
+            "stfd 29, 296(1)\n",
+            "stfd 30, 304(1)\n",
+            "stfd 31, 312(1)\n",
+            "li 0, 320\n",
+            "stvx 20, 1, 0\n",
+            "li 0, 336\n",
+            "stvx 21, 1, 0\n",
+            "li 0, 352\n",
+            "stvx 22, 1, 0\n",
+            "li 0, 368\n",
+            "stvx 23, 1, 0\n",
+            "li 0, 384\n",
+            "stvx 24, 1, 0\n",
+            "li 0, 400\n",
+            "stvx 25, 1, 0\n",
+            "li 0, 416\n",
+            "stvx 26, 1, 0\n",
+            "li 0, 432\n",
+            "stvx 27, 1, 0\n",
+            "li 0, 448\n",
+            "stvx 28, 1, 0\n",
+            "li 0, 464\n",
+            "stvx 29, 1, 0\n",
+            "li 0, 480\n",
+            "stvx 30, 1, 0\n",
+            "li 0, 496\n",
+            "stvx 31, 1, 0\n",
+        )
+    };
+}
+/// Restores what `powerpc64_save_all!` saved, and returns.
+#[cfg(target_arch = "powerpc64")]
+macro_rules! powerpc64_restore_all_and_return {
+    () => {
+        concat!(
+            "li 0, 320\n",
+            "lvx 20, 1, 0\n",
+            "li 0, 336\n",
+            "lvx 21, 1, 0\n",
+            "li 0, 352\n",
+            "lvx 22, 1, 0\n",
+            "li 0, 368\n",
+            "lvx 23, 1, 0\n",
+            "li 0, 384\n",
+            "lvx 24, 1, 0\n",
+            "li 0, 400\n",
+            "lvx 25, 1, 0\n",
+            "li 0, 416\n",
+            "lvx 26, 1, 0\n",
+            "li 0, 432\n",
+            "lvx 27, 1, 0\n",
+            "li 0, 448\n",
+            "lvx 28, 1, 0\n",
+            "li 0, 464\n",
+            "lvx 29, 1, 0\n",
+            "li 0, 480\n",
+            "lvx 30, 1, 0\n",
+            "li 0, 496\n",
+            "lvx 31, 1, 0\n",
+            "lfd 14, 176(1)\n",
+            "lfd 15, 184(1)\n",
+            "lfd 16, 192(1)\n",
+            "lfd 17, 200(1)\n",
+            "lfd 18, 208(1)\n",
+            "lfd 19, 216(1)\n",
+            "lfd 20, 224(1)\n",
+            "lfd 21, 232(1)\n",
+            "lfd 22, 240(1)\n",
+            "lfd 23, 248(1)\n",
+            "lfd 24, 256(1)\n",
+            "lfd 25, 264(1)\n",
+            "lfd 26, 272(1)\n",
+            "lfd 27, 280(1)\n",
+            "lfd 28, 288(1)\n",
+            "lfd 29, 296(1)\n",
+            "lfd 30, 304(1)\n",
+            "lfd 31, 312(1)\n",
+            "ld 14, 32(1)\n",
+            "ld 15, 40(1)\n",
+            "ld 16, 48(1)\n",
+            "ld 17, 56(1)\n",
+            "ld 18, 64(1)\n",
+            "ld 19, 72(1)\n",
+            "ld 20, 80(1)\n",
+            "ld 21, 88(1)\n",
+            "ld 22, 96(1)\n",
+            "ld 23, 104(1)\n",
+            "ld 24, 112(1)\n",
+            "ld 25, 120(1)\n",
+            "ld 26, 128(1)\n",
+            "ld 27, 136(1)\n",
+            "ld 28, 144(1)\n",
+            "ld 29, 152(1)\n",
+            "ld 30, 160(1)\n",
+            "ld 31, 168(1)\n",
+            "ld 0, 512(1)\n",
+            "mtcr 0\n",         // CR
+            "ld 2, 24(1)\n",    // r2
+            "addi 1, 1, 528\n", // drop our frame
+            "ld 0, 16(1)\n",
+            "mtlr 0\n", // LR
+            "blr\n",    // r3: the value
+        )
+    };
+}
+
+#[cfg(target_arch = "powerpc64")]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl swapctx_test_resume_loaded",
+    ".hidden swapctx_test_resume_loaded",
+    "swapctx_test_resume_loaded:",  // (value: r3, slots: r4, values: r5)
+    powerpc64_save_all!(),
+    "ld 2, 0(5)",                   // load the known values
+    "ld 30, 8(5)",
+    "ld 31, 16(5)",
+    super::resume_template!(),
+    powerpc64_restore_all_and_return!(),
+    ".globl swapctx_test_suspend_loaded",
+    ".hidden swapctx_test_suspend_loaded",
+    "swapctx_test_suspend_loaded:", // (value: r3, slots: r4, values: r5)
+    powerpc64_save_all!(),
+    "ld 2, 0(5)",                   // load the known values
+    "ld 30, 8(5)",
+    "ld 31, 16(5)",
+    super::suspend_template!(),
+    powerpc64_restore_all_and_return!(),
+    enter = sym super::swapctx_coroutine_enter,
+);
+
+/// s390x: saves r6-r15 in the caller's register save area and f8-f15 in a
+/// frame of its own (160-byte save area for its callees, back chain kept).
+#[cfg(target_arch = "s390x")]
+macro_rules! s390x_save_all {
+    () => {
+        concat!(
+            "stmg %r6, %r15, 48(%r15)\n", // r6-r15, in the caller's save area
+            "lgr %r1, %r15\n",
+            "aghi %r15, -224\n",  // our frame: 160 + f8-f15
+            "stg %r1, 0(%r15)\n", // back chain
+            "std %f8, 160(%r15)\n",
+            "std %f9, 168(%r15)\n",
+            "std %f10, 176(%r15)\n",
+            "std %f11, 184(%r15)\n",
+            "std %f12, 192(%r15)\n",
+            "std %f13, 200(%r15)\n",
+            "std %f14, 208(%r15)\n",
+            "std %f15, 216(%r15)\n",
+        )
+    };
+}
+/// Restores what `s390x_save_all!` saved, and returns.
+#[cfg(target_arch = "s390x")]
+macro_rules! s390x_restore_all_and_return {
+    () => {
+        concat!(
+            "ld %f8, 160(%r15)\n",
+            "ld %f9, 168(%r15)\n",
+            "ld %f10, 176(%r15)\n",
+            "ld %f11, 184(%r15)\n",
+            "ld %f12, 192(%r15)\n",
+            "ld %f13, 200(%r15)\n",
+            "ld %f14, 208(%r15)\n",
+            "ld %f15, 216(%r15)\n",
+            "aghi %r15, 224\n",          // drop our frame
+            "lmg %r6, %r15, 48(%r15)\n", // r6-r15
+            "br %r14\n",                 // r2: the value
+        )
+    };
+}
+
+#[cfg(target_arch = "s390x")]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 3",
+    ".globl swapctx_test_resume_loaded",
+    ".hidden swapctx_test_resume_loaded",
+    "swapctx_test_resume_loaded:",  // (value: r2, slots: r3, values: r4)
+    s390x_save_all!(),
+    "lg %r11, 0(%r4)",              // load the known value
+    super::resume_template!(),
+    s390x_restore_all_and_return!(),
+    ".globl swapctx_test_suspend_loaded",
+    ".hidden swapctx_test_suspend_loaded",
+    "swapctx_test_suspend_loaded:", // (value: r2, slots: r3, values: r4)
+    s390x_save_all!(),
+    "lg %r11, 0(%r4)",              // load the known value
+    super::suspend_template!(),
+    s390x_restore_all_and_return!(),
+    enter = sym super::swapctx_coroutine_enter,
+);
+
 extern "C" {
     fn swapctx_test_resume_loaded(
         value: usize,
@@ -699,7 +948,7 @@ fn a_suspended_coroutines_words_hold_its_live_registers() {
         let resume_at = *((this + CO_OFF_RESUME) as *const usize);
         let start = swapctx_test_suspend_loaded as *const () as usize;
         assert!(
-            start < resume_at && resume_at < start + 256,
+            start < resume_at && resume_at < start + 1024,
             "the word at CO_OFF_RESUME ({resume_at:#x}) is not an address in \
              swapctx_test_suspend_loaded ({start:#x})"
         );

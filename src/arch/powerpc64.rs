@@ -188,6 +188,33 @@ macro_rules! switch_asm {
     };
 }
 
+/// The template of [`resume`]; its saves put each hand-saved register at
+/// its `CO_OFF_*` of the layout. The layout tests (`coroutine_tests.rs`)
+/// assemble the same template between loads of known values, so a change
+/// here that the layout does not follow fails them.
+macro_rules! resume_template {
+    () => {
+        concat!(
+            "stdu 1, -64(1)\n", // a frame for the words below (back chain kept)
+            "std 2, 24(1)\n",   // save r2 (the TOC; reserved)
+            "std 30, 32(1)\n",  // save r30 (base pointer; not an operand)
+            "std 31, 40(1)\n",  // save r31 (frame pointer; not an operand)
+            "mfvrsave 0\n",     // r0 = VRSAVE (reserved)
+            "std 0, 48(1)\n",   // save it
+            "bl {enter}\n",     // LR = our resume address; swapctx_coroutine_enter
+            // saves it and r1 in link, loads `this`, jumps in
+            "ld 0, 48(1)\n",   // back: r0 = the saved VRSAVE
+            "mtvrsave 0\n",    // restore VRSAVE
+            "ld 2, 24(1)\n",   // restore r2
+            "ld 30, 32(1)\n",  // restore r30
+            "ld 31, 40(1)\n",  // restore r31
+            "addi 1, 1, 64\n", // drop the frame
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use resume_template;
+
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`); returns the value the coroutine passes back.
 ///
@@ -202,20 +229,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // declared clobbered.
     unsafe {
         switch_asm!(
-            "stdu 1, -64(1)",               // a frame for the words below (back chain kept)
-            "std 2, 24(1)",                 // save r2 (the TOC; reserved)
-            "std 30, 32(1)",                // save r30 (base pointer; not an operand)
-            "std 31, 40(1)",                // save r31 (frame pointer; not an operand)
-            "mfvrsave 0",                   // r0 = VRSAVE (reserved)
-            "std 0, 48(1)",                 // save it
-            "bl {enter}",                   // LR = our resume address; swapctx_coroutine_enter
-                                            // saves it and r1 in link, loads `this`, jumps in
-            "ld 0, 48(1)",                  // back: r0 = the saved VRSAVE
-            "mtvrsave 0",                   // restore VRSAVE
-            "ld 2, 24(1)",                  // restore r2
-            "ld 30, 32(1)",                 // restore r30
-            "ld 31, 40(1)",                 // restore r31
-            "addi 1, 1, 64",                // drop the frame
+            resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("r4") slots,
             inout("r3") value => ret
@@ -223,6 +237,39 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     }
     ret
 }
+
+/// The template of [`suspend`]: saves the same words as
+/// `resume_template!`, in the same places.
+macro_rules! suspend_template {
+    () => {
+        concat!(
+            "stdu 1, -64(1)\n",     // a frame for the words below
+            "std 2, 24(1)\n",       // save r2
+            "std 30, 32(1)\n",      // save r30
+            "std 31, 40(1)\n",      // save r31
+            "mfvrsave 0\n",         // r0 = VRSAVE
+            "std 0, 48(1)\n",       // save it
+            "bcl 20, 31, 3f\n",     // LR = address of 3 (no link-stack push)
+            "3: mflr 5\n",          // r5 = address of 3
+            "addi 5, 5, 2f - 3b\n", // r5 = where we resume
+            "std 5, 16(1)\n",       // save it (the header's LR doubleword)
+            "std 1, 8(4)\n",        // this = our stack pointer
+            "ld 1, 0(4)\n",         // load the resumer's stack pointer
+            "ld 0, 16(1)\n",        // its resume address
+            "mtlr 0\n",             // into LR
+            "blr\n",                // return into resume, matching its bl
+            "2:\n",
+            "ld 0, 48(1)\n",   // resumed: r0 = the saved VRSAVE
+            "mtvrsave 0\n",    // restore VRSAVE
+            "ld 2, 24(1)\n",   // restore r2
+            "ld 30, 32(1)\n",  // restore r30
+            "ld 31, 40(1)\n",  // restore r31
+            "addi 1, 1, 64\n", // drop the frame
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use suspend_template;
 
 /// Switches from the running coroutine back to its resumer; returns the
 /// value of the next resume.
@@ -236,28 +283,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
-            "stdu 1, -64(1)",               // a frame for the words below
-            "std 2, 24(1)",                 // save r2
-            "std 30, 32(1)",                // save r30
-            "std 31, 40(1)",                // save r31
-            "mfvrsave 0",                   // r0 = VRSAVE
-            "std 0, 48(1)",                 // save it
-            "bcl 20, 31, 3f",               // LR = address of 3 (no link-stack push)
-            "3: mflr 5",                    // r5 = address of 3
-            "addi 5, 5, 2f - 3b",           // r5 = where we resume
-            "std 5, 16(1)",                 // save it (the header's LR doubleword)
-            "std 1, 8(4)",                  // this = our stack pointer
-            "ld 1, 0(4)",                   // load the resumer's stack pointer
-            "ld 0, 16(1)",                  // its resume address
-            "mtlr 0",                       // into LR
-            "blr",                          // return into resume, matching its bl
-            "2:",
-            "ld 0, 48(1)",                  // resumed: r0 = the saved VRSAVE
-            "mtvrsave 0",                   // restore VRSAVE
-            "ld 2, 24(1)",                  // restore r2
-            "ld 30, 32(1)",                 // restore r30
-            "ld 31, 40(1)",                 // restore r31
-            "addi 1, 1, 64",                // drop the frame
+            suspend_template!(),
             in("r4") slots,
             inout("r3") value => ret
         );

@@ -150,6 +150,25 @@ macro_rules! switch_asm {
     };
 }
 
+/// The template of [`resume`]; its saves put each hand-saved register at
+/// its `CO_OFF_*` of the layout. The layout tests (`coroutine_tests.rs`)
+/// assemble the same template between loads of known values, so a change
+/// here that the layout does not follow fails them.
+macro_rules! resume_template {
+    () => {
+        concat!(
+            "aghi %r15, -160\n",     // a register save area for the stub
+            "stg %r11, 88(%r15)\n",  // save r11 (fp; not an operand) in its slot
+            "brasl %r14, {enter}\n", // r14 = our resume address; swapctx_coroutine_enter
+            // saves it and r15 in link, loads `this`, jumps in
+            "lg %r11, 88(%r15)\n", // back: restore r11
+            "aghi %r15, 160\n",    // drop the save area
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use resume_template;
+
 /// Switches from the resumer into the coroutine whose slots are at `slots`
 /// (`[link, this]`); returns the value the coroutine passes back.
 ///
@@ -163,12 +182,7 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
         switch_asm!(
-            "aghi %r15, -160",              // a register save area for the stub
-            "stg %r11, 88(%r15)",           // save r11 (fp; not an operand) in its slot
-            "brasl %r14, {enter}",          // r14 = our resume address; swapctx_coroutine_enter
-                                            // saves it and r15 in link, loads `this`, jumps in
-            "lg %r11, 88(%r15)",            // back: restore r11
-            "aghi %r15, 160",               // drop the save area
+            resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("r3") slots,
             inout("r2") value => ret
@@ -176,6 +190,28 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
     }
     ret
 }
+
+/// The template of [`suspend`]: saves the same words as
+/// `resume_template!`, in the same places.
+macro_rules! suspend_template {
+    () => {
+        concat!(
+            "aghi %r15, -160\n",    // a register save area
+            "stg %r11, 88(%r15)\n", // save r11 in its slot
+            "larl %r1, 2f\n",       // where we resume
+            "stg %r1, 112(%r15)\n", // save it in r14's slot
+            "stg %r15, 8(%r3)\n",   // this = our stack pointer
+            "lg %r15, 0(%r3)\n",    // load the resumer's stack pointer
+            "lg %r14, 112(%r15)\n", // restore its return address
+            "br %r14\n",            // return into resume, matching its brasl
+            "2:\n",
+            "lg %r11, 88(%r15)\n", // resumed: restore r11
+            "aghi %r15, 160\n",    // drop the save area
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use suspend_template;
 
 /// Switches from the running coroutine back to its resumer; returns the
 /// value of the next resume.
@@ -189,17 +225,7 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
-            "aghi %r15, -160",              // a register save area
-            "stg %r11, 88(%r15)",           // save r11 in its slot
-            "larl %r1, 2f",                 // where we resume
-            "stg %r1, 112(%r15)",           // save it in r14's slot
-            "stg %r15, 8(%r3)",             // this = our stack pointer
-            "lg %r15, 0(%r3)",              // load the resumer's stack pointer
-            "lg %r14, 112(%r15)",           // restore its return address
-            "br %r14",                      // return into resume, matching its brasl
-            "2:",
-            "lg %r11, 88(%r15)",            // resumed: restore r11
-            "aghi %r15, 160",               // drop the save area
+            suspend_template!(),
             in("r3") slots,
             inout("r2") value => ret
         );

@@ -249,7 +249,8 @@ mod tests {
     fn the_guard_region_is_laid_out_as_drawn() {
         let stack = Stack::new(64 * 1024).unwrap();
         let (lo, len) = stack.guard();
-        assert!(len >= MIN_GUARD && len >= Stack::DEFAULT_GUARD_SIZE);
+        const _: () = assert!(Stack::DEFAULT_GUARD_SIZE >= MIN_GUARD);
+        assert!(len >= Stack::DEFAULT_GUARD_SIZE);
         let teb = stack.teb();
         assert_eq!(teb.base, stack.top() as usize);
         assert_eq!(teb.limit, stack.bottom() as usize);
