@@ -3,6 +3,7 @@
 #   swapctx-bt SAVED_SP           (x86_64)
 #   swapctx-bt-aarch64 SAVED_SP   (aarch64)
 #   swapctx-bt-riscv64 SAVED_SP   (riscv64)
+#   swapctx-bt-x86 SAVED_SP       (x86, i386)
 #
 # Prints the backtrace of a *suspended* coroutine, given the stack pointer it
 # saved when it suspended (Coroutine::saved_stack_pointer(), or the `this`
@@ -15,6 +16,7 @@
 #   x86_64:  [sp] resume address, [sp+8] rbx, [sp+16] rbp; rsp there = sp+24
 #   aarch64: [sp] resume address, [sp+16] x29, [sp+24] x19; sp there = sp+32
 #   riscv64: [sp] resume address, [sp+16] s0, [sp+24] s1; sp there = sp+32
+#   x86:     [sp] resume address, [sp+4] esi, [sp+8] ebp; esp there = sp+12
 
 define swapctx-bt
   set language c
@@ -80,4 +82,26 @@ define swapctx-bt-riscv64
 end
 document swapctx-bt-riscv64
 Backtrace of a suspended swapctx coroutine (riscv64): swapctx-bt-riscv64 SAVED_SP
+end
+
+define swapctx-bt-x86
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $esp
+  set $__swapctx_si = $esi
+  set $__swapctx_bp = $ebp
+  set $esi = *(unsigned long *) ($__swapctx_s + 4)
+  set $ebp = *(unsigned long *) ($__swapctx_s + 8)
+  set $esp = $__swapctx_s + 12
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $esp = $__swapctx_sp
+  set $esi = $__swapctx_si
+  set $ebp = $__swapctx_bp
+end
+document swapctx-bt-x86
+Backtrace of a suspended swapctx coroutine (x86, i386): swapctx-bt-x86 SAVED_SP
 end

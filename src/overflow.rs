@@ -438,10 +438,16 @@ unsafe fn interrupted_sp(ctx: *mut libc::c_void) -> Option<usize> {
     // x2 is sp in the register file the kernel saves (`__gregs[0]` is pc).
     #[cfg(target_arch = "riscv64")]
     return Some(mc.__gregs[2] as usize);
+    #[cfg(target_arch = "x86")]
+    return Some(mc.gregs[libc::REG_ESP as usize] as u32 as usize);
+    #[cfg(target_arch = "arm")]
+    return Some(mc.arm_sp as usize);
     #[cfg(not(any(
         target_arch = "x86_64",
         target_arch = "aarch64",
-        target_arch = "riscv64"
+        target_arch = "riscv64",
+        target_arch = "x86",
+        target_arch = "arm"
     )))]
     {
         let _ = mc;
@@ -633,7 +639,11 @@ mod tests {
     #[test]
     fn the_stack_pointer_decides_only_near_a_guard() {
         let page = page_size();
+        // An address nothing maps: only the registry is consulted.
+        #[cfg(target_pointer_width = "64")]
         let lo = 0x7200_0000_0000usize;
+        #[cfg(target_pointer_width = "32")]
+        let lo = 0x2400_0000usize;
         let hi = lo + 16 * page;
         let top = hi + 64 * page;
         let reg = register(lo, hi, top);

@@ -27,6 +27,10 @@ const SAVED: [(i32, usize, &str); 2] = [
 ];
 #[cfg(target_arch = "riscv64")]
 const SAVED: [(i32, usize, &str); 2] = [(8, super::CO_OFF_S0, "s0"), (9, super::CO_OFF_S1, "s1")];
+// i386 DWARF numbers (as in .eh_frame on Linux): esi 6, ebp 5.
+#[cfg(target_arch = "x86")]
+const SAVED: [(i32, usize, &str); 2] =
+    [(6, super::CO_OFF_ESI, "esi"), (5, super::CO_OFF_EBP, "ebp")];
 
 // The unwinder of the platform (libgcc_s, which the standard library links).
 extern "C" {
@@ -247,6 +251,15 @@ fn the_gdb_script_and_the_docs_use_the_layout() {
             "riscv64: `[sp]`, `[sp+{}]` s0, `[sp+{}]` s1",
             super::CO_OFF_S0,
             super::CO_OFF_S1
+        ),
+    );
+    #[cfg(target_arch = "x86")]
+    let (sp, docs_words) = (
+        "esp",
+        format!(
+            "x86: `[sp]`, `[sp+{}]` esi, `[sp+{}]` ebp",
+            super::CO_OFF_ESI,
+            super::CO_OFF_EBP
         ),
     );
     assert_eq!(

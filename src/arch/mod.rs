@@ -76,22 +76,36 @@ mod riscv64;
 #[cfg(target_arch = "riscv64")]
 pub(crate) use self::riscv64::*;
 
+#[cfg(target_arch = "x86")]
+mod x86;
+#[cfg(target_arch = "x86")]
+pub(crate) use self::x86::*;
+
+#[cfg(target_arch = "arm")]
+mod arm;
+#[cfg(target_arch = "arm")]
+pub(crate) use self::arm::*;
+
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
-    target_arch = "riscv64"
+    target_arch = "riscv64",
+    target_arch = "x86",
+    target_arch = "arm"
 )))]
-compile_error!("swapctx supports x86_64, aarch64 and riscv64 (see build.rs)");
+compile_error!("swapctx supports x86_64, aarch64, riscv64, x86 and arm (see build.rs)");
 
 // Offsets the assembly and the tests use; Rust code uses some of them.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]
+#[cfg_attr(target_pointer_width = "32", path = "layout_32.rs")]
 mod layout;
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use self::layout::*;
 
 /// Stack pointers are 16-byte aligned on every supported architecture, at
-/// every call (x86_64), at all times (aarch64) or on entry to every
-/// procedure (riscv64).
+/// every call (x86_64, x86 on Linux), at all times (aarch64) or on entry to
+/// every procedure (riscv64). (arm's AAPCS asks for 8 bytes at public
+/// interfaces: 16 satisfies it.)
 pub(crate) const STACK_ALIGN: usize = 16;
 
 /// Bytes kept free at the very top of a stack, above the first frame. The
@@ -148,12 +162,13 @@ extern "C" {
 pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
     debug_assert!(slots as usize % STACK_ALIGN == 0);
     let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE);
-    let mut words = [0usize; COROUTINE_INIT_SIZE / 8];
-    words[INIT_OFF_TRAMPOLINE / 8] = swapctx_coroutine_trampoline as *const () as usize;
-    words[INIT_OFF_ENTRY / 8] = entry;
-    words[INIT_OFF_DATA / 8] = data;
+    const WORD: usize = core::mem::size_of::<usize>();
+    let mut words = [0usize; COROUTINE_INIT_SIZE / WORD];
+    words[INIT_OFF_TRAMPOLINE / WORD] = swapctx_coroutine_trampoline as *const () as usize;
+    words[INIT_OFF_ENTRY / WORD] = entry;
+    words[INIT_OFF_DATA / WORD] = data;
     // SAFETY: per the contract; `sp` is 16-byte aligned (so is the size).
-    unsafe { sp.cast::<[usize; COROUTINE_INIT_SIZE / 8]>().write(words) };
+    unsafe { sp.cast::<[usize; COROUTINE_INIT_SIZE / WORD]>().write(words) };
     sp
 }
 

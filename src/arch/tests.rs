@@ -116,7 +116,7 @@ const FIBERS: usize = 4;
 const SWITCHES: usize = 100_000;
 
 // The torture's defaults are the ones `init_stack` writes.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
 const _: () = assert!(
     torture::DEFAULT_MXCSR == super::DEFAULT_MXCSR
         && torture::DEFAULT_X87CW == super::DEFAULT_X87CW

@@ -173,13 +173,13 @@ impl Stack {
     pub const DEFAULT_SIZE: usize = 256 * 1024;
 
     /// True where rustc makes every large frame touch the stack page by
-    /// page before using it ("stack probes"): x86_64 and aarch64. There a
-    /// frame of any size hits the first page of the guard region, and one
-    /// guard page catches every overflow.
+    /// page before using it ("stack probes"): x86_64, aarch64 and x86
+    /// (i686). There a frame of any size hits the first page of the guard
+    /// region, and one guard page catches every overflow.
     ///
-    /// False where it does not (riscv64 with rustc 1.95, and code built
-    /// with `-Zsanitizer=address`): a frame is one subtraction from the
-    /// stack pointer, which can jump over the guard region and land in
+    /// False where it does not (riscv64 and arm (armv7) with rustc 1.95,
+    /// and code built with `-Zsanitizer=address`): a frame is one
+    /// subtraction from the stack pointer, which can jump over the guard region and land in
     /// whatever lies below, a neighbouring stack included. Only a guard
     /// region at least as large as the frame catches it, which is why
     /// [`Stack::DEFAULT_GUARD_SIZE`] is large there.
@@ -194,7 +194,7 @@ impl Stack {
     /// }
     /// ```
     pub const FRAMES_ARE_PROBED: bool = cfg!(all(
-        any(target_arch = "x86_64", target_arch = "aarch64"),
+        any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "x86"),
         not(feature = "asan")
     ));
 

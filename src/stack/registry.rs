@@ -296,6 +296,15 @@ mod tests {
         find(addr, 0, 0)
     }
 
+    /// Addresses the tests register guards at, never mapped by anything
+    /// (only the registry is consulted): high in a 64-bit address space;
+    /// with 32-bit pointers, below where Linux (and qemu-user) map
+    /// libraries and stacks, above where executables load.
+    #[cfg(target_pointer_width = "64")]
+    const UNMAPPED: [usize; 3] = [0x7000_0000_0000, 0x7100_0000_0000, 0x6000_0000_0000];
+    #[cfg(target_pointer_width = "32")]
+    const UNMAPPED: [usize; 3] = [0x2000_0000, 0x2100_0000, 0x2200_0000];
+
     fn range(guard_lo: usize, guard_hi: usize, stack_hi: usize) -> GuardRange {
         GuardRange {
             guard_lo,
@@ -308,7 +317,7 @@ mod tests {
     fn lookup_finds_registered_guards_only() {
         let page = page_size();
         // Addresses that are never mapped: only the registry is consulted.
-        let lo = 0x7000_0000_0000usize;
+        let lo = UNMAPPED[0];
         let reg = register(lo, lo + page, lo + 17 * page);
         let g = Some(range(lo, lo + page, lo + 17 * page));
         assert_eq!(lookup(lo + 8), g);
@@ -322,7 +331,7 @@ mod tests {
     #[test]
     fn large_guards_are_found_from_every_page() {
         let page = page_size();
-        let lo = 0x7100_0000_0000usize;
+        let lo = UNMAPPED[1];
         let hi = lo + (4 << 20) + (64 << 10);
         let reg = register(lo, hi, hi + 16 * page);
         let g = Some(range(lo, hi, hi + 16 * page));
@@ -340,7 +349,7 @@ mod tests {
     fn unlinking_from_the_middle_of_a_chain_keeps_the_others() {
         let page = page_size();
         // Many guards, several per bucket, removed in a scrambled order.
-        let base = 0x6000_0000_0000usize;
+        let base = UNMAPPED[2];
         let n = 3 * BUCKETS;
         let mut regs: Vec<Option<Registration>> = (0..n)
             .map(|i| {

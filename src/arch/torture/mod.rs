@@ -9,7 +9,7 @@
 //! `swapctx::raw::swapctx_switch`, with signals landing in the middle).
 //! Both include these files with `#[path]`, so they name nothing of the
 //! crate: the switch under test is a parameter. One file per architecture
-//! (`x86_64.rs`, `aarch64.rs`, `riscv64.rs`) holds its [`Regs`] and the
+//! (`x86_64.rs`, `aarch64.rs`, `riscv64.rs`, `x86.rs`, `arm.rs`) holds its [`Regs`] and the
 //! inline asm that loads and stores them around the switch.
 
 // Each user calls only part of it.
@@ -27,9 +27,15 @@ mod regs;
 #[cfg(target_arch = "riscv64")]
 #[path = "riscv64.rs"]
 mod regs;
+#[cfg(target_arch = "x86")]
+#[path = "x86.rs"]
+mod regs;
+#[cfg(target_arch = "arm")]
+#[path = "arm.rs"]
+mod regs;
 
 pub use regs::{switch_with, Regs};
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
 pub use regs::{DEFAULT_MXCSR, DEFAULT_X87CW};
 
 /// The switch under test: `swapctx_switch`'s signature.
