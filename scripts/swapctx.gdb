@@ -4,6 +4,7 @@
 #   swapctx-bt-aarch64 SAVED_SP   (aarch64)
 #   swapctx-bt-riscv64 SAVED_SP   (riscv64)
 #   swapctx-bt-x86 SAVED_SP       (x86, i386)
+#   swapctx-bt-arm SAVED_SP       (arm, armv7)
 #
 # Prints the backtrace of a *suspended* coroutine, given the stack pointer it
 # saved when it suspended (Coroutine::saved_stack_pointer(), or the `this`
@@ -17,6 +18,7 @@
 #   aarch64: [sp] resume address, [sp+16] x29, [sp+24] x19; sp there = sp+32
 #   riscv64: [sp] resume address, [sp+16] s0, [sp+24] s1; sp there = sp+32
 #   x86:     [sp] resume address, [sp+4] esi, [sp+8] ebp; esp there = sp+12
+#   arm:     [sp] resume address, [sp+4] r6, [sp+8] r7, [sp+12] r11; sp there = sp+16
 
 define swapctx-bt
   set language c
@@ -104,4 +106,29 @@ define swapctx-bt-x86
 end
 document swapctx-bt-x86
 Backtrace of a suspended swapctx coroutine (x86, i386): swapctx-bt-x86 SAVED_SP
+end
+
+define swapctx-bt-arm
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $sp
+  set $__swapctx_r6 = $r6
+  set $__swapctx_r7 = $r7
+  set $__swapctx_r11 = $r11
+  set $r6 = *(unsigned long *) ($__swapctx_s + 4)
+  set $r7 = *(unsigned long *) ($__swapctx_s + 8)
+  set $r11 = *(unsigned long *) ($__swapctx_s + 12)
+  set $sp = $__swapctx_s + 16
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $sp = $__swapctx_sp
+  set $r6 = $__swapctx_r6
+  set $r7 = $__swapctx_r7
+  set $r11 = $__swapctx_r11
+end
+document swapctx-bt-arm
+Backtrace of a suspended swapctx coroutine (arm, armv7): swapctx-bt-arm SAVED_SP
 end

@@ -32,16 +32,115 @@ const SAVED: [(i32, usize, &str); 2] = [(8, super::CO_OFF_S0, "s0"), (9, super::
 const SAVED: [(i32, usize, &str); 2] =
     [(6, super::CO_OFF_ESI, "esi"), (5, super::CO_OFF_EBP, "ebp")];
 
+// arm's unwinder (ARM EHABI, not DWARF) reads core registers by their
+// number, r0-r15, which are also their DWARF numbers.
+#[cfg(target_arch = "arm")]
+const SAVED: [(i32, usize, &str); 3] = [
+    (6, super::CO_OFF_R6, "r6"),
+    (7, super::CO_OFF_R7, "r7"),
+    (11, super::CO_OFF_R11, "r11"),
+];
+
 // The unwinder of the platform (libgcc_s, which the standard library links).
 extern "C" {
     fn _Unwind_Backtrace(
         trace: extern "C" fn(ctx: *mut c_void, arg: *mut c_void) -> i32,
         arg: *mut c_void,
     ) -> i32;
-    fn _Unwind_GetIP(ctx: *mut c_void) -> usize;
+}
+#[cfg(not(target_arch = "arm"))]
+extern "C" {
     fn _Unwind_GetCFA(ctx: *mut c_void) -> usize;
+    fn _Unwind_GetIP(ctx: *mut c_void) -> usize;
     fn _Unwind_GetGR(ctx: *mut c_void, index: i32) -> usize;
     fn _Unwind_FindEnclosingFunction(pc: *mut c_void) -> *mut c_void;
+}
+#[cfg(target_arch = "arm")]
+use self::ehabi::{_Unwind_FindEnclosingFunction, _Unwind_GetCFA, _Unwind_GetGR, _Unwind_GetIP};
+
+/// ARM EHABI's libgcc exports neither `_Unwind_GetIP`, `_Unwind_GetGR`
+/// nor `_Unwind_FindEnclosingFunction`: its `unwind.h` makes the first two
+/// inline functions over `_Unwind_VRS_Get`, and has no third; its
+/// `_Unwind_GetCFA` exists but returns 0. The same, here: registers
+/// through `_Unwind_VRS_Get`, the CFA as the frame's sp (r13: the
+/// unwinder's "vsp" once the frame below is unwound, which is what DWARF
+/// calls that frame's CFA), and the function that holds
+/// an address from the `.ARM.exidx` table (one entry per function, sorted
+/// by address) that glibc's `__gnu_Unwind_Find_exidx` finds.
+#[cfg(target_arch = "arm")]
+#[allow(non_snake_case)]
+mod ehabi {
+    use core::ffi::c_void;
+
+    extern "C" {
+        fn _Unwind_VRS_Get(
+            ctx: *mut c_void,
+            class: i32,
+            regno: u32,
+            repr: i32,
+            value: *mut u32,
+        ) -> i32;
+        fn __gnu_Unwind_Find_exidx(pc: usize, count: *mut i32) -> *const [u32; 2];
+    }
+
+    /// `_UVRSC_CORE`, `_UVRSD_UINT32`, `_UVRSR_OK`.
+    const UVRSC_CORE: i32 = 0;
+    const UVRSD_UINT32: i32 = 0;
+    const UVRSR_OK: i32 = 0;
+
+    /// Core register `index` (r0-r15) of the frame `ctx` describes.
+    pub unsafe fn _Unwind_GetGR(ctx: *mut c_void, index: i32) -> usize {
+        let mut v = 0u32;
+        // SAFETY: `ctx` is the unwinder's, valid during the callback.
+        let r = unsafe { _Unwind_VRS_Get(ctx, UVRSC_CORE, index as u32, UVRSD_UINT32, &mut v) };
+        assert_eq!(r, UVRSR_OK, "_Unwind_VRS_Get(r{index}) failed");
+        v as usize
+    }
+
+    /// The CFA of the frame below (the callee's): this frame's sp.
+    pub unsafe fn _Unwind_GetCFA(ctx: *mut c_void) -> usize {
+        // SAFETY: as above.
+        unsafe { _Unwind_GetGR(ctx, 13) }
+    }
+
+    /// The frame's pc, without the Thumb bit.
+    pub unsafe fn _Unwind_GetIP(ctx: *mut c_void) -> usize {
+        // SAFETY: as above.
+        unsafe { _Unwind_GetGR(ctx, 15) & !1 }
+    }
+
+    /// The start of the function that holds `pc`, from `.ARM.exidx`.
+    pub unsafe fn _Unwind_FindEnclosingFunction(pc: *mut c_void) -> *mut c_void {
+        let pc = pc as usize & !1;
+        let mut count = 0i32;
+        // SAFETY: a lookup in the loaded objects' tables.
+        let table = unsafe { __gnu_Unwind_Find_exidx(pc, &mut count) };
+        if table.is_null() || count <= 0 {
+            return core::ptr::null_mut();
+        }
+        // Each entry's first word is a 31-bit offset from itself to the
+        // function's start ("prel31").
+        let start = |i: usize| {
+            // SAFETY: `i < count`, inside the table.
+            let word = unsafe { table.add(i) } as usize;
+            let off = unsafe { (*table.add(i))[0] };
+            word.wrapping_add((((off << 1) as i32) >> 1) as usize)
+        };
+        let (mut lo, mut hi) = (0usize, count as usize);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if start(mid) <= pc {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        if start(lo) <= pc {
+            start(lo) as *mut c_void
+        } else {
+            core::ptr::null_mut()
+        }
+    }
 }
 
 /// `_URC_NO_REASON`: go on walking; `_URC_END_OF_STACK`: stop.
@@ -251,6 +350,16 @@ fn the_gdb_script_and_the_docs_use_the_layout() {
             "riscv64: `[sp]`, `[sp+{}]` s0, `[sp+{}]` s1",
             super::CO_OFF_S0,
             super::CO_OFF_S1
+        ),
+    );
+    #[cfg(target_arch = "arm")]
+    let (sp, docs_words) = (
+        "sp",
+        format!(
+            "arm: `[sp]`, `[sp+{}]` r6, `[sp+{}]` r7, `[sp+{}]` r11",
+            super::CO_OFF_R6,
+            super::CO_OFF_R7,
+            super::CO_OFF_R11
         ),
     );
     #[cfg(target_arch = "x86")]

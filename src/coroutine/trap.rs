@@ -243,6 +243,10 @@ impl<R> TrapHandle<R> {
     ///         std::arch::asm!("udf #0");
     ///         #[cfg(target_arch = "riscv64")]
     ///         std::arch::asm!("unimp");
+    ///         #[cfg(target_arch = "x86")]
+    ///         std::arch::asm!("ud2");
+    ///         #[cfg(target_arch = "arm")]
+    ///         std::arch::asm!("udf #0");
     ///     }
     ///     Ok(1)
     /// });

@@ -106,6 +106,10 @@ pub fn illegal_instruction() {
         std::arch::asm!("udf #0");
         #[cfg(target_arch = "riscv64")]
         std::arch::asm!("unimp");
+        #[cfg(target_arch = "x86")]
+        std::arch::asm!("ud2");
+        #[cfg(target_arch = "arm")]
+        std::arch::asm!("udf #0");
     }
 }
 

@@ -45,6 +45,10 @@ const SWITCH_LEN: usize = 60;
 const SWITCH_LEN: usize = 108;
 #[cfg(target_arch = "riscv64")]
 const SWITCH_LEN: usize = 114;
+#[cfg(target_arch = "x86")]
+const SWITCH_LEN: usize = 58;
+#[cfg(target_arch = "arm")]
+const SWITCH_LEN: usize = 56;
 
 /// Puts `stack` in entry `i` of the handler's table (replacing what was
 /// there: a dropped stack's entry is reused by its replacement).
@@ -81,6 +85,19 @@ unsafe fn interrupted(uc: *mut c_void) -> (usize, usize) {
             // __gregs[0] is the pc, __gregs[2] is sp (REG_PC, REG_SP).
             let g = &(*uc).uc_mcontext.__gregs;
             (g[2] as usize, g[0] as usize)
+        }
+        #[cfg(target_arch = "x86")]
+        {
+            let g = &(*uc).uc_mcontext.gregs;
+            (
+                g[libc::REG_ESP as usize] as u32 as usize,
+                g[libc::REG_EIP as usize] as u32 as usize,
+            )
+        }
+        #[cfg(target_arch = "arm")]
+        {
+            let m = &(*uc).uc_mcontext;
+            (m.arm_sp as usize, m.arm_pc as usize)
         }
     }
 }
