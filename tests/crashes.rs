@@ -552,6 +552,8 @@ fn address_space_limit() {
     // Everything that needs memory first: the error path must not.
     let mut co = Coroutine::<(), (), u8>::with_stack(Stack::new(64 * 1024).unwrap(), |_, ()| 1);
     let limit = vm_size() + (64 << 20);
+    // `rlim_t` is 64 bits wide on 64-bit targets, 32 on 32-bit ones.
+    let limit = limit.min(libc::RLIM_INFINITY as u64 - 1) as libc::rlim_t;
     let rl = libc::rlimit {
         rlim_cur: limit,
         rlim_max: limit,
@@ -579,8 +581,10 @@ fn address_space_limit() {
     println!("still running");
 }
 
-/// True under a user-mode emulator: an aarch64 or riscv64 build that reads
-/// an x86 host's /proc/cpuinfo (qemu-user passes the host's through).
+/// True under a user-mode emulator: an aarch64, riscv64 or arm build that
+/// reads an x86 host's /proc/cpuinfo (qemu-user passes the host's
+/// through). An x86 (i686) build cannot tell qemu-i386 from an x86_64
+/// kernel, and counts as emulated either way.
 #[cfg(not(feature = "valgrind"))]
 fn emulated() -> bool {
     !cfg!(target_arch = "x86_64")
