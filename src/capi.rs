@@ -283,7 +283,7 @@ pub unsafe extern "C" fn swapctx_context_switch(
     crate::overflow::ensure_altstack_once();
     // SAFETY: checked non-null; the caller guarantees a valid context.
     let sp = unsafe { (*to).stack_pointer() };
-    if sp.is_null() || sp as usize % crate::arch::STACK_ALIGN != 0 {
+    if sp.is_null() || sp as usize % crate::arch::SAVED_SP_ALIGN != 0 {
         return Status::BadContext as c_int;
     }
     // SAFETY: `*to` is a suspended context (the caller's promise, and

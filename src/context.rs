@@ -202,7 +202,7 @@ impl Default for Context {
 pub unsafe fn switch(save: &mut Context, to: Context, value: usize) -> usize {
     debug_assert!(!to.is_empty(), "switch to an empty context");
     debug_assert!(
-        to.sp as usize % arch::STACK_ALIGN == 0,
+        to.sp as usize % arch::SAVED_SP_ALIGN == 0,
         "switch to a misaligned stack pointer"
     );
     // SAFETY: the caller guarantees `to` is a suspended context with a live

@@ -213,10 +213,21 @@ fn the_guard_page_is_mapped_without_access_right_below_the_stack() {
             assert_eq!(*e, bottom);
             assert!(*s <= guard as usize);
         }
+        // qemu-i386 leaves inaccessible pages out of the /proc/self/maps it
+        // emulates; Linux lists every mapping.
+        None if usable.0 == bottom && cfg!(target_arch = "x86") => {
+            println!(
+                "skipped: no mapping listed below the stack (qemu-i386 does not list \
+                 PROT_NONE pages); tests/crashes.rs checks that the guard faults"
+            );
+        }
         _ => {
             // One mapping for stack and guard: only possible with in-place
             // guard regions (MADV_GUARD_INSTALL).
-            assert!(usable.0 <= guard as usize, "no guard below the stack");
+            assert!(
+                usable.0 <= guard as usize,
+                "no guard below the stack {bottom:#x}: {usable:x?}, below it {below:x?}"
+            );
         }
     }
     // SAFETY: the lowest usable byte of our own live stack.

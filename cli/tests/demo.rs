@@ -12,8 +12,15 @@ use rand::{Rng, SeedableRng};
 fn swapctx(args: &[&str]) -> Output {
     let bin = env!("CARGO_BIN_EXE_swapctx");
     let arch = std::env::consts::ARCH;
-    let qemu = format!("qemu-{arch}");
-    let sysroot = format!("/usr/{arch}-linux-gnu");
+    // qemu's name for the architecture, and Debian's cross sysroot.
+    let (qemu, sysroot) = match arch {
+        "x86" => ("qemu-i386".to_string(), "/usr/i686-linux-gnu".to_string()),
+        "arm" => (
+            "qemu-arm".to_string(),
+            "/usr/arm-linux-gnueabihf".to_string(),
+        ),
+        _ => (format!("qemu-{arch}"), format!("/usr/{arch}-linux-gnu")),
+    };
     let emulated = arch != "x86_64" && std::path::Path::new(&sysroot).exists();
     let mut cmd = if emulated {
         let mut c = Command::new(qemu);

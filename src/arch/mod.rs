@@ -108,6 +108,18 @@ pub(crate) use self::layout::*;
 /// interfaces: 16 satisfies it.)
 pub(crate) const STACK_ALIGN: usize = 16;
 
+/// The alignment of a suspended context's saved stack pointer: what the
+/// switch leaves below the caller's stack pointer at its call, which is
+/// 16-byte aligned everywhere except on arm, where the AAPCS keeps sp
+/// 8-byte aligned at calls (the frame is a multiple of 16, so the saved sp
+/// is as aligned as the caller's). Fresh contexts are 16-byte aligned
+/// everywhere.
+pub(crate) const SAVED_SP_ALIGN: usize = if cfg!(target_arch = "arm") {
+    8
+} else {
+    STACK_ALIGN
+};
+
 /// Bytes kept free at the very top of a stack, above the first frame. The
 /// coroutine layer keeps its two stack-pointer slots there.
 pub(crate) const TOP_RESERVED: usize = 16;

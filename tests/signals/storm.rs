@@ -102,6 +102,36 @@ unsafe fn interrupted(uc: *mut c_void) -> (usize, usize) {
     }
 }
 
+// qemu-i386 (7.2) aligns a signal handler's frame to 8 bytes, where Linux
+// aligns it to 16 as the i386 ABI wants; compiled SSE code (`movaps` to the
+// stack) then faults in the handler. On x86 the handler is entered through
+// this stub, which realigns the stack and calls it with the same arguments.
+#[cfg(target_arch = "x86")]
+core::arch::global_asm!(
+    ".pushsection .text",
+    ".globl swapctx_test_on_alarm_realigned",
+    ".hidden swapctx_test_on_alarm_realigned",
+    ".type swapctx_test_on_alarm_realigned, @function",
+    "swapctx_test_on_alarm_realigned:",
+    "pushl %ebp",
+    "movl %esp, %ebp",
+    "andl $-16, %esp",
+    "subl $4, %esp",
+    "pushl 16(%ebp)",
+    "pushl 12(%ebp)",
+    "pushl 8(%ebp)",
+    "calll {handler}",
+    "leave",
+    "retl",
+    ".popsection",
+    handler = sym on_alarm,
+    options(att_syntax),
+);
+#[cfg(target_arch = "x86")]
+extern "C" {
+    fn swapctx_test_on_alarm_realigned();
+}
+
 extern "C" fn on_alarm(_sig: libc::c_int, _info: *mut libc::siginfo_t, uc: *mut c_void) {
     // SAFETY: installed with SA_SIGINFO.
     let (sp, pc) = unsafe { interrupted(uc) };
@@ -186,6 +216,10 @@ impl Storm {
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = on_alarm as *const () as usize;
+            #[cfg(target_arch = "x86")]
+            {
+                act.sa_sigaction = swapctx_test_on_alarm_realigned as *const () as usize;
+            }
             act.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
             libc::sigemptyset(&mut act.sa_mask);
             assert_eq!(libc::sigaction(libc::SIGALRM, &act, ptr::null_mut()), 0);
