@@ -180,7 +180,10 @@ pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -
     words[INIT_OFF_ENTRY / WORD] = entry;
     words[INIT_OFF_DATA / WORD] = data;
     // SAFETY: per the contract; `sp` is 16-byte aligned (so is the size).
-    unsafe { sp.cast::<[usize; COROUTINE_INIT_SIZE / WORD]>().write(words) };
+    unsafe {
+        sp.cast::<[usize; COROUTINE_INIT_SIZE / WORD]>()
+            .write(words)
+    };
     sp
 }
 

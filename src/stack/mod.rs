@@ -194,7 +194,11 @@ impl Stack {
     /// }
     /// ```
     pub const FRAMES_ARE_PROBED: bool = cfg!(all(
-        any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "x86"),
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "x86"
+        ),
         not(feature = "asan")
     ));
 

@@ -101,9 +101,19 @@ fn granule_of(guard_hi: usize) -> usize {
     (guard_hi - 1) >> GRANULE_BITS
 }
 
+/// 2^w / φ for the word size w, rounded to odd: the multiplier of Fibonacci
+/// hashing. (The 64-bit one cut to 32 bits is not the 32-bit one: its top
+/// bits alternate between two halves of the table for neighbouring
+/// granules, and chains grow long.)
+const FIBONACCI: usize = if usize::BITS == 64 {
+    0x9E37_79B9_7F4A_7C15_u64 as usize
+} else {
+    0x9E37_79B9
+};
+
 fn bucket_index(granule: usize) -> usize {
     // Fibonacci hashing spreads neighbouring granules over the table.
-    granule.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - BUCKET_BITS)
+    granule.wrapping_mul(FIBONACCI) >> (usize::BITS - BUCKET_BITS)
 }
 
 fn bucket(guard_hi: usize) -> &'static AtomicPtr<Node> {
