@@ -121,9 +121,11 @@ mod ehabi {
         // Each entry's first word is a 31-bit offset from itself to the
         // function's start ("prel31").
         let start = |i: usize| {
-            // SAFETY: `i < count`, inside the table.
-            let word = unsafe { table.add(i) } as usize;
-            let off = unsafe { (*table.add(i))[0] };
+            // SAFETY: `i < count`: an entry of the table.
+            let entry = unsafe { table.add(i) };
+            let word = entry as usize;
+            // SAFETY: as above; the table is mapped with its object.
+            let off = unsafe { (*entry)[0] };
             word.wrapping_add((((off << 1) as i32) >> 1) as usize)
         };
         let (mut lo, mut hi) = (0usize, count as usize);
