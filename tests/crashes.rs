@@ -606,7 +606,8 @@ fn address_space_limit() {
     let mut co = Coroutine::<(), (), u8>::with_stack(Stack::new(64 * 1024).unwrap(), |_, ()| 1);
     let limit = vm_size() + (64 << 20);
     // `rlim_t` is 64 bits wide on 64-bit targets, 32 on 32-bit ones.
-    let limit = limit.min(libc::RLIM_INFINITY as u64 - 1) as libc::rlim_t;
+    #[cfg(target_pointer_width = "32")]
+    let limit = limit.min(u64::from(u32::MAX - 1)) as libc::rlim_t;
     let rl = libc::rlimit {
         rlim_cur: limit,
         rlim_max: limit,
