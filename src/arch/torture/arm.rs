@@ -16,6 +16,9 @@ pub struct Regs {
 }
 
 const _: () = assert!(core::mem::size_of::<Regs>() == 104);
+// The offsets the asm of `switch_with` uses.
+const _: () = assert!(core::mem::offset_of!(Regs, fp) == 32);
+const _: () = assert!(core::mem::offset_of!(Regs, fpscr) == 96);
 
 impl Regs {
     /// Distinct values for every register, from `seed`; FPSCR gets an

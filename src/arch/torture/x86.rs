@@ -21,6 +21,9 @@ pub struct Regs {
 }
 
 const _: () = assert!(core::mem::size_of::<Regs>() == 24);
+// The offsets the asm of `switch_with` uses.
+const _: () = assert!(core::mem::offset_of!(Regs, mxcsr) == 16);
+const _: () = assert!(core::mem::offset_of!(Regs, x87cw) == 20);
 
 impl Regs {
     /// Distinct values for every register, from `seed`; MXCSR and the x87
