@@ -16,7 +16,8 @@
  *               for BTI (-mbranch-protection=bti); NOPs otherwise.
  *
  * riscv64 needs no landing pad; common.h only checks that the target has
- * the LP64D ABI the switch is written for.
+ * the LP64D ABI the switch is written for. x86 (i386) takes endbr32 like
+ * x86_64; arm checks for the hard-float ABI.
  *
  * Every file ends with NOTE_GNU_STACK and NOTE_GNU_PROPERTY.
  *  - NOTE_GNU_STACK: without it, the linker would assume the object needs
@@ -66,6 +67,26 @@
 #  else
 #    define BTI_C
 #    define BTI_J
+#  endif
+#elif defined(__i386__)
+#  define FUNC_ALIGN .p2align 4
+/* As on x86_64: a landing pad where the build asks for CET branch
+ * tracking, and no property note (the switch is not CET-compatible). */
+#  if defined(__CET__) && (__CET__ & 1)
+#    define CET_ENDBR endbr32
+#  else
+#    define CET_ENDBR
+#  endif
+#elif defined(__arm__)
+#  define FUNC_ALIGN .p2align 2
+/* On arm `@` starts a comment: symbol types are written `%function`. */
+#  undef TYPE
+#  define TYPE(sym) .type sym, %function
+/* The arm switch saves d8-d15 and FPSCR with VFP instructions: it is
+ * written for the hard-float ABI (gnueabihf), where d8-d15 are
+ * callee-saved. A soft-float target has no such registers to keep. */
+#  if !defined(__ARM_PCS_VFP)
+#    error "swapctx: the arm switch needs the hard-float ABI (a gnueabihf target)"
 #  endif
 #elif defined(__riscv)
 /* 4-byte alignment. Built for rv64gc most instructions are assembled to

@@ -5,6 +5,8 @@
 #   swapctx-bt-riscv64 SAVED_SP   (riscv64)
 #   swapctx-bt-powerpc64 SAVED_SP (powerpc64, ELFv2)
 #   swapctx-bt-s390x SAVED_SP     (s390x)
+#   swapctx-bt-x86 SAVED_SP       (x86, i386)
+#   swapctx-bt-arm SAVED_SP       (arm, armv7)
 #
 # Prints the backtrace of a *suspended* coroutine, given the stack pointer it
 # saved when it suspended (Coroutine::saved_stack_pointer(), or the `this`
@@ -20,6 +22,8 @@
 #   powerpc64: [sp+16] resume address, [sp+24] r2, [sp+32] r30, [sp+40] r31;
 #              r1 there = sp+64
 #   s390x:   [sp+112] resume address, [sp+88] r11; r15 there = sp+160
+#   x86:     [sp] resume address, [sp+4] esi, [sp+8] ebp; esp there = sp+12
+#   arm:     [sp] resume address, [sp+4] r6, [sp+8] r7, [sp+12] r11; sp there = sp+16
 
 define swapctx-bt
   set language c
@@ -129,4 +133,51 @@ define swapctx-bt-s390x
 end
 document swapctx-bt-s390x
 Backtrace of a suspended swapctx coroutine (s390x): swapctx-bt-s390x SAVED_SP
+end
+
+define swapctx-bt-x86
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $esp
+  set $__swapctx_si = $esi
+  set $__swapctx_bp = $ebp
+  set $esi = *(unsigned long *) ($__swapctx_s + 4)
+  set $ebp = *(unsigned long *) ($__swapctx_s + 8)
+  set $esp = $__swapctx_s + 12
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $esp = $__swapctx_sp
+  set $esi = $__swapctx_si
+  set $ebp = $__swapctx_bp
+end
+document swapctx-bt-x86
+Backtrace of a suspended swapctx coroutine (x86, i386): swapctx-bt-x86 SAVED_SP
+end
+
+define swapctx-bt-arm
+  set language c
+  set $__swapctx_s = (unsigned long) ($arg0)
+  set $__swapctx_pc = $pc
+  set $__swapctx_sp = $sp
+  set $__swapctx_r6 = $r6
+  set $__swapctx_r7 = $r7
+  set $__swapctx_r11 = $r11
+  set $r6 = *(unsigned long *) ($__swapctx_s + 4)
+  set $r7 = *(unsigned long *) ($__swapctx_s + 8)
+  set $r11 = *(unsigned long *) ($__swapctx_s + 12)
+  set $sp = $__swapctx_s + 16
+  set $pc = *(unsigned long *) $__swapctx_s
+  set language auto
+  bt
+  set $pc = $__swapctx_pc
+  set $sp = $__swapctx_sp
+  set $r6 = $__swapctx_r6
+  set $r7 = $__swapctx_r7
+  set $r11 = $__swapctx_r11
+end
+document swapctx-bt-arm
+Backtrace of a suspended swapctx coroutine (arm, armv7): swapctx-bt-arm SAVED_SP
 end

@@ -255,5 +255,15 @@ pub fn current_stack_pointer() -> usize {
     unsafe {
         core::arch::asm!("lgr {}, %r15", out(reg) sp, options(nomem, nostack, preserves_flags))
     };
+    // SAFETY: as above.
+    #[cfg(target_arch = "x86")]
+    unsafe {
+        core::arch::asm!("mov {}, esp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "arm")]
+    unsafe {
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
     sp
 }

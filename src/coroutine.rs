@@ -234,8 +234,8 @@ impl<Y, R> CoroutineResult<Y, R> {
     }
 }
 
-/// The two stack-pointer slots at the top of a coroutine stack (the
-/// switch in `src/arch` reads and writes `link` and `this` at +0 and +8).
+/// The two stack-pointer slots at the top of a coroutine stack (the switch
+/// in `src/arch` reads and writes `link` and `this`: `SLOT_*`, one word each).
 #[repr(C, align(16))]
 struct Slots {
     /// The resumer's saved stack pointer, while the coroutine runs.

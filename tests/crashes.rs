@@ -111,6 +111,36 @@ static NEIGHBOUR: [std::sync::atomic::AtomicUsize; 3] = [
     std::sync::atomic::AtomicUsize::new(0),
 ];
 
+// qemu-i386 (7.2) aligns a signal handler's frame to 8 bytes, where Linux
+// aligns it to 16 as the i386 ABI wants; compiled SSE code (`movaps` to the
+// stack) then faults in the handler. On x86 the handler is entered through
+// this stub, which realigns the stack and calls it with the same arguments.
+#[cfg(target_arch = "x86")]
+core::arch::global_asm!(
+    ".pushsection .text",
+    ".globl swapctx_test_check_neighbour_realigned",
+    ".hidden swapctx_test_check_neighbour_realigned",
+    ".type swapctx_test_check_neighbour_realigned, @function",
+    "swapctx_test_check_neighbour_realigned:",
+    "pushl %ebp",
+    "movl %esp, %ebp",
+    "andl $-16, %esp",
+    "subl $4, %esp",
+    "pushl 16(%ebp)",
+    "pushl 12(%ebp)",
+    "pushl 8(%ebp)",
+    "calll {handler}",
+    "leave",
+    "retl",
+    ".popsection",
+    handler = sym check_neighbour_on_abort,
+    options(att_syntax),
+);
+#[cfg(target_arch = "x86")]
+extern "C" {
+    fn swapctx_test_check_neighbour_realigned();
+}
+
 /// Runs after swapctx's report: checks the neighbour and says so.
 #[cfg_attr(any(feature = "valgrind", feature = "asan"), allow(dead_code))] // see the checks that run it
 extern "C" fn check_neighbour_on_abort(_sig: libc::c_int) {
@@ -179,9 +209,32 @@ fn neighbour_survives_a_large_frame() {
     NEIGHBOUR[2].store(before as usize, Relaxed);
     // SAFETY: installs a handler for SIGABRT in this child, on the
     // alternate stack (abort is called from swapctx's handler, there).
+    // That stack then holds two signal frames and both handlers: the
+    // standard library's (SIGSTKSZ, 8 KiB on i686) is too small for them
+    // under qemu-i386, so the child gets a 64 KiB one (leaked with it).
     unsafe {
+        let len = 64 * 1024;
+        let mem = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(mem, libc::MAP_FAILED);
+        let ss = libc::stack_t {
+            ss_sp: mem,
+            ss_flags: 0,
+            ss_size: len,
+        };
+        assert_eq!(libc::sigaltstack(&ss, std::ptr::null_mut()), 0);
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = check_neighbour_on_abort as *const () as usize;
+        #[cfg(target_arch = "x86")]
+        {
+            action.sa_sigaction = swapctx_test_check_neighbour_realigned as *const () as usize;
+        }
         action.sa_flags = libc::SA_ONSTACK;
         libc::sigemptyset(&mut action.sa_mask);
         libc::sigaction(libc::SIGABRT, &action, std::ptr::null_mut());
@@ -552,6 +605,9 @@ fn address_space_limit() {
     // Everything that needs memory first: the error path must not.
     let mut co = Coroutine::<(), (), u8>::with_stack(Stack::new(64 * 1024).unwrap(), |_, ()| 1);
     let limit = vm_size() + (64 << 20);
+    // `rlim_t` is 64 bits wide on 64-bit targets, 32 on 32-bit ones.
+    #[cfg(target_pointer_width = "32")]
+    let limit = limit.min(u64::from(u32::MAX - 1)) as libc::rlim_t;
     let rl = libc::rlimit {
         rlim_cur: limit,
         rlim_max: limit,
@@ -579,8 +635,10 @@ fn address_space_limit() {
     println!("still running");
 }
 
-/// True under a user-mode emulator: an aarch64 or riscv64 build that reads
-/// an x86 host's /proc/cpuinfo (qemu-user passes the host's through).
+/// True under a user-mode emulator: an aarch64, riscv64 or arm build that
+/// reads an x86 host's /proc/cpuinfo (qemu-user passes the host's
+/// through). An x86 (i686) build cannot tell qemu-i386 from an x86_64
+/// kernel, and counts as emulated either way.
 #[cfg(not(feature = "valgrind"))]
 fn emulated() -> bool {
     !cfg!(target_arch = "x86_64")

@@ -340,6 +340,14 @@ fn context_with_sp(sp: usize) -> Box<libc::ucontext_t> {
     {
         uc.uc_mcontext.gregs[15] = sp as u64;
     }
+    #[cfg(target_arch = "x86")]
+    {
+        uc.uc_mcontext.gregs[libc::REG_ESP as usize] = sp as i32;
+    }
+    #[cfg(target_arch = "arm")]
+    {
+        uc.uc_mcontext.arm_sp = sp as libc::c_ulong;
+    }
     uc
 }
 

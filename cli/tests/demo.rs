@@ -12,9 +12,14 @@ use rand::{Rng, SeedableRng};
 fn swapctx(args: &[&str]) -> Output {
     let bin = env!("CARGO_BIN_EXE_swapctx");
     let arch = std::env::consts::ARCH;
-    // qemu and Debian name little-endian powerpc64 "ppc64le" and
-    // "powerpc64le".
+    // qemu's name for the architecture, and Debian's cross sysroot (qemu
+    // and Debian name little-endian powerpc64 "ppc64le" and "powerpc64le").
     let (qemu, sysroot) = match arch {
+        "x86" => ("qemu-i386".to_string(), "/usr/i686-linux-gnu".to_string()),
+        "arm" => (
+            "qemu-arm".to_string(),
+            "/usr/arm-linux-gnueabihf".to_string(),
+        ),
         "powerpc64" => (
             "qemu-ppc64le".to_string(),
             "/usr/powerpc64le-linux-gnu".to_string(),

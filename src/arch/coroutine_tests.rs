@@ -39,6 +39,19 @@ const SAVED: [(i32, usize, &str); 3] = [
 ];
 #[cfg(target_arch = "s390x")]
 const SAVED: [(i32, usize, &str); 1] = [(11, super::CO_OFF_R11, "r11")];
+// i386 DWARF numbers (as in .eh_frame on Linux): esi 6, ebp 5.
+#[cfg(target_arch = "x86")]
+const SAVED: [(i32, usize, &str); 2] =
+    [(6, super::CO_OFF_ESI, "esi"), (5, super::CO_OFF_EBP, "ebp")];
+
+// arm's unwinder (ARM EHABI, not DWARF) reads core registers by their
+// number, r0-r15, which are also their DWARF numbers.
+#[cfg(target_arch = "arm")]
+const SAVED: [(i32, usize, &str); 3] = [
+    (6, super::CO_OFF_R6, "r6"),
+    (7, super::CO_OFF_R7, "r7"),
+    (11, super::CO_OFF_R11, "r11"),
+];
 
 // The unwinder of the platform (libgcc_s, which the standard library links).
 extern "C" {
@@ -46,10 +59,102 @@ extern "C" {
         trace: extern "C" fn(ctx: *mut c_void, arg: *mut c_void) -> i32,
         arg: *mut c_void,
     ) -> i32;
-    fn _Unwind_GetIP(ctx: *mut c_void) -> usize;
+}
+#[cfg(not(target_arch = "arm"))]
+extern "C" {
     fn _Unwind_GetCFA(ctx: *mut c_void) -> usize;
+    fn _Unwind_GetIP(ctx: *mut c_void) -> usize;
     fn _Unwind_GetGR(ctx: *mut c_void, index: i32) -> usize;
     fn _Unwind_FindEnclosingFunction(pc: *mut c_void) -> *mut c_void;
+}
+#[cfg(target_arch = "arm")]
+use self::ehabi::{_Unwind_FindEnclosingFunction, _Unwind_GetCFA, _Unwind_GetGR, _Unwind_GetIP};
+
+/// ARM EHABI's libgcc exports neither `_Unwind_GetIP`, `_Unwind_GetGR`
+/// nor `_Unwind_FindEnclosingFunction`: its `unwind.h` makes the first two
+/// inline functions over `_Unwind_VRS_Get`, and has no third; its
+/// `_Unwind_GetCFA` exists but returns 0. The same, here: registers
+/// through `_Unwind_VRS_Get`, the CFA as the frame's sp (r13: the
+/// unwinder's "vsp" once the frame below is unwound, which is what DWARF
+/// calls that frame's CFA), and the function that holds
+/// an address from the `.ARM.exidx` table (one entry per function, sorted
+/// by address) that glibc's `__gnu_Unwind_Find_exidx` finds.
+#[cfg(target_arch = "arm")]
+#[allow(non_snake_case)]
+mod ehabi {
+    use core::ffi::c_void;
+
+    extern "C" {
+        fn _Unwind_VRS_Get(
+            ctx: *mut c_void,
+            class: i32,
+            regno: u32,
+            repr: i32,
+            value: *mut u32,
+        ) -> i32;
+        fn __gnu_Unwind_Find_exidx(pc: usize, count: *mut i32) -> *const [u32; 2];
+    }
+
+    /// `_UVRSC_CORE`, `_UVRSD_UINT32`, `_UVRSR_OK`.
+    const UVRSC_CORE: i32 = 0;
+    const UVRSD_UINT32: i32 = 0;
+    const UVRSR_OK: i32 = 0;
+
+    /// Core register `index` (r0-r15) of the frame `ctx` describes.
+    pub unsafe fn _Unwind_GetGR(ctx: *mut c_void, index: i32) -> usize {
+        let mut v = 0u32;
+        // SAFETY: `ctx` is the unwinder's, valid during the callback.
+        let r = unsafe { _Unwind_VRS_Get(ctx, UVRSC_CORE, index as u32, UVRSD_UINT32, &mut v) };
+        assert_eq!(r, UVRSR_OK, "_Unwind_VRS_Get(r{index}) failed");
+        v as usize
+    }
+
+    /// The CFA of the frame below (the callee's): this frame's sp.
+    pub unsafe fn _Unwind_GetCFA(ctx: *mut c_void) -> usize {
+        // SAFETY: as above.
+        unsafe { _Unwind_GetGR(ctx, 13) }
+    }
+
+    /// The frame's pc, without the Thumb bit.
+    pub unsafe fn _Unwind_GetIP(ctx: *mut c_void) -> usize {
+        // SAFETY: as above.
+        unsafe { _Unwind_GetGR(ctx, 15) & !1 }
+    }
+
+    /// The start of the function that holds `pc`, from `.ARM.exidx`.
+    pub unsafe fn _Unwind_FindEnclosingFunction(pc: *mut c_void) -> *mut c_void {
+        let pc = pc as usize & !1;
+        let mut count = 0i32;
+        // SAFETY: a lookup in the loaded objects' tables.
+        let table = unsafe { __gnu_Unwind_Find_exidx(pc, &mut count) };
+        if table.is_null() || count <= 0 {
+            return core::ptr::null_mut();
+        }
+        // Each entry's first word is a 31-bit offset from itself to the
+        // function's start ("prel31").
+        let start = |i: usize| {
+            // SAFETY: `i < count`: an entry of the table.
+            let entry = unsafe { table.add(i) };
+            let word = entry as usize;
+            // SAFETY: as above; the table is mapped with its object.
+            let off = unsafe { (*entry)[0] };
+            word.wrapping_add((((off << 1) as i32) >> 1) as usize)
+        };
+        let (mut lo, mut hi) = (0usize, count as usize);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if start(mid) <= pc {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        if start(lo) <= pc {
+            start(lo) as *mut c_void
+        } else {
+            core::ptr::null_mut()
+        }
+    }
 }
 
 /// `_URC_NO_REASON`: go on walking; `_URC_END_OF_STACK`: stop.
@@ -279,6 +384,25 @@ fn the_gdb_script_and_the_docs_use_the_layout() {
             super::CO_OFF_R2,
             super::CO_OFF_R30,
             super::CO_OFF_R31
+        ),
+    );
+    #[cfg(target_arch = "arm")]
+    let (sp, docs_words) = (
+        "sp",
+        format!(
+            "arm: `[sp]`, `[sp+{}]` r6, `[sp+{}]` r7, `[sp+{}]` r11",
+            super::CO_OFF_R6,
+            super::CO_OFF_R7,
+            super::CO_OFF_R11
+        ),
+    );
+    #[cfg(target_arch = "x86")]
+    let (sp, docs_words) = (
+        "esp",
+        format!(
+            "x86: `[sp]`, `[sp+{}]` esi, `[sp+{}]` ebp",
+            super::CO_OFF_ESI,
+            super::CO_OFF_EBP
         ),
     );
     #[cfg(target_arch = "s390x")]
@@ -862,6 +986,96 @@ core::arch::global_asm!(
     "lg %r11, 0(%r4)",              // load the known value
     super::suspend_template!(),
     s390x_restore_all_and_return!(),
+    enter = sym super::swapctx_coroutine_enter,
+);
+
+/// x86 (i386, cdecl): the arguments are on the stack; saves ebp, ebx, esi
+/// and edi, and puts the value and the slots where the templates want them
+/// (eax, ecx).
+#[cfg(target_arch = "x86")]
+macro_rules! x86_test_function {
+    ($name:literal, $template:expr) => {
+        concat!(
+            ".globl ",
+            $name,
+            "\n",
+            ".hidden ",
+            $name,
+            "\n",
+            ".type ",
+            $name,
+            ", @function\n",
+            $name,
+            ":\n", // (value, slots, values)
+            "pushl %ebp\n",
+            "pushl %ebx\n",
+            "pushl %esi\n",
+            "pushl %edi\n",
+            "movl 20(%esp), %eax\n", // the value
+            "movl 24(%esp), %ecx\n", // the slots
+            "movl 28(%esp), %edx\n", // the known values
+            "movl (%edx), %esi\n",   // into esi and ebp
+            "movl 4(%edx), %ebp\n",
+            $template,
+            "popl %edi\n",
+            "popl %esi\n",
+            "popl %ebx\n",
+            "popl %ebp\n",
+            "retl\n", // eax: the value
+        )
+    };
+}
+
+#[cfg(target_arch = "x86")]
+core::arch::global_asm!(
+    ".text",
+    x86_test_function!("swapctx_test_resume_loaded", super::resume_template!()),
+    x86_test_function!("swapctx_test_suspend_loaded", super::suspend_template!()),
+    enter = sym super::swapctx_coroutine_enter,
+    options(att_syntax),
+);
+
+/// arm (AAPCS): saves r3-r11, lr and d8-d15 (r3 keeps sp 8-byte aligned),
+/// with unwind tables (the ARM unwinder calls a walk's callback only for
+/// frames it has an entry for), and loads r6, r7, r11.
+#[cfg(target_arch = "arm")]
+macro_rules! arm_test_function {
+    ($name:literal, $template:expr) => {
+        concat!(
+            ".globl ",
+            $name,
+            "\n",
+            ".hidden ",
+            $name,
+            "\n",
+            ".type ",
+            $name,
+            ", %function\n",
+            $name,
+            ":\n", // (value r0, slots r1, values r2)
+            ".fnstart\n",
+            "push {{r3-r11, lr}}\n", // the callee-saved registers and lr
+            ".save {{r3-r11, lr}}\n",
+            "vpush {{d8-d15}}\n",
+            ".vsave {{d8-d15}}\n",
+            "ldr r6, [r2]\n", // the known values
+            "ldr r7, [r2, #4]\n",
+            "ldr r11, [r2, #8]\n",
+            $template,
+            "vpop {{d8-d15}}\n",
+            "pop {{r3-r11, lr}}\n",
+            "bx lr\n", // r0: the value
+            ".fnend\n",
+        )
+    };
+}
+
+#[cfg(target_arch = "arm")]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 2",
+    arm_test_function!("swapctx_test_resume_loaded", super::resume_template!()),
+    arm_test_function!("swapctx_test_suspend_loaded", super::suspend_template!()),
     enter = sym super::swapctx_coroutine_enter,
 );
 

@@ -104,34 +104,51 @@ mod s390x;
 #[cfg(target_arch = "s390x")]
 pub(crate) use self::s390x::*;
 
+#[cfg(target_arch = "x86")]
+mod x86;
+#[cfg(target_arch = "x86")]
+pub(crate) use self::x86::*;
+
+#[cfg(target_arch = "arm")]
+mod arm;
+#[cfg(target_arch = "arm")]
+pub(crate) use self::arm::*;
+
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "aarch64",
     target_arch = "riscv64",
     target_arch = "powerpc64",
-    target_arch = "s390x"
+    target_arch = "s390x",
+    target_arch = "x86",
+    target_arch = "arm"
 )))]
 compile_error!(
-    "swapctx supports x86_64, aarch64, riscv64, powerpc64 (ELFv2) and s390x (see build.rs)"
+    "swapctx supports x86_64, aarch64, riscv64, powerpc64 (ELFv2), s390x, x86 and arm \
+     (see build.rs)"
 );
 
 // Offsets the assembly and the tests use; Rust code uses some of them.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]
+#[cfg_attr(target_pointer_width = "32", path = "layout_32.rs")]
 mod layout;
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use self::layout::*;
 
 /// Stack pointers are 16-byte aligned on every supported architecture, at
-/// every call (x86_64), at all times (aarch64, powerpc64) or on entry to
-/// every procedure (riscv64); s390x asks for 8, and swapctx's own frames
-/// there keep 16.
+/// every call (x86_64, x86 on Linux), at all times (aarch64, powerpc64) or
+/// on entry to every procedure (riscv64); s390x asks for 8 and arm's AAPCS
+/// for 8 at public interfaces, and swapctx's own frames there keep 16.
 pub(crate) const STACK_ALIGN: usize = 16;
 
-/// The alignment of a stack pointer that the switch saves: that of the
-/// caller's stack pointer (minus the switch's frame), so [`STACK_ALIGN`],
-/// but 8 on s390x, whose ABI (and rustc's frames there) keep r15 only
-/// 8-byte aligned.
-pub(crate) const SAVED_SP_ALIGN: usize = if cfg!(target_arch = "s390x") {
+/// The alignment of a suspended context's saved stack pointer: what the
+/// switch leaves below the caller's stack pointer at its call, so
+/// [`STACK_ALIGN`], but 8 on s390x, whose ABI (and rustc's frames there)
+/// keep r15 only 8-byte aligned, and on arm, where the AAPCS keeps sp
+/// 8-byte aligned at calls (the frame is a multiple of 16, so the saved sp
+/// is as aligned as the caller's). Fresh contexts are 16-byte aligned
+/// everywhere.
+pub(crate) const SAVED_SP_ALIGN: usize = if cfg!(any(target_arch = "s390x", target_arch = "arm")) {
     8
 } else {
     STACK_ALIGN
@@ -201,12 +218,16 @@ extern "C" {
 pub(crate) unsafe fn init_coroutine(slots: *mut u8, entry: usize, data: usize) -> *mut u8 {
     debug_assert!(slots as usize % STACK_ALIGN == 0);
     let sp = slots.wrapping_sub(COROUTINE_INIT_SIZE);
-    let mut words = [0usize; COROUTINE_INIT_SIZE / 8];
-    words[INIT_OFF_TRAMPOLINE / 8] = swapctx_coroutine_trampoline as *const () as usize;
-    words[INIT_OFF_ENTRY / 8] = entry;
-    words[INIT_OFF_DATA / 8] = data;
+    const WORD: usize = core::mem::size_of::<usize>();
+    let mut words = [0usize; COROUTINE_INIT_SIZE / WORD];
+    words[INIT_OFF_TRAMPOLINE / WORD] = swapctx_coroutine_trampoline as *const () as usize;
+    words[INIT_OFF_ENTRY / WORD] = entry;
+    words[INIT_OFF_DATA / WORD] = data;
     // SAFETY: per the contract; `sp` is 16-byte aligned (so is the size).
-    unsafe { sp.cast::<[usize; COROUTINE_INIT_SIZE / 8]>().write(words) };
+    unsafe {
+        sp.cast::<[usize; COROUTINE_INIT_SIZE / WORD]>()
+            .write(words)
+    };
     sp
 }
 

@@ -247,6 +247,10 @@ impl<R> TrapHandle<R> {
     ///         std::arch::asm!(".long 0");
     ///         #[cfg(target_arch = "s390x")]
     ///         std::arch::asm!(".short 0");
+    ///         #[cfg(target_arch = "x86")]
+    ///         std::arch::asm!("ud2");
+    ///         #[cfg(target_arch = "arm")]
+    ///         std::arch::asm!("udf #0");
     ///     }
     ///     Ok(1)
     /// });

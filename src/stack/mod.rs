@@ -190,15 +190,15 @@ impl Stack {
     pub const DEFAULT_SIZE: usize = 256 * 1024;
 
     /// True where rustc makes every large frame touch the stack page by
-    /// page before using it ("stack probes"): x86_64, aarch64, powerpc64
-    /// (a `stdu` every 4 KiB) and s390x (a load every 4 KiB), with rustc
-    /// 1.95. There a frame of any size hits the first page of the guard
-    /// region, and one guard page (of the runtime page size: 64 KiB on
-    /// many powerpc64 kernels) catches every overflow.
+    /// page before using it ("stack probes"): x86_64, aarch64, x86 (i686),
+    /// powerpc64 (a `stdu` every 4 KiB) and s390x (a load every 4 KiB),
+    /// with rustc 1.95. There a frame of any size hits the first page of
+    /// the guard region, and one guard page (of the runtime page size: 64
+    /// KiB on many powerpc64 kernels) catches every overflow.
     ///
-    /// False where it does not (riscv64 with rustc 1.95, and code built
-    /// with `-Zsanitizer=address`): a frame is one subtraction from the
-    /// stack pointer, which can jump over the guard region and land in
+    /// False where it does not (riscv64 and arm (armv7) with rustc 1.95,
+    /// and code built with `-Zsanitizer=address`): a frame is one
+    /// subtraction from the stack pointer, which can jump over the guard region and land in
     /// whatever lies below, a neighbouring stack included. Only a guard
     /// region at least as large as the frame catches it, which is why
     /// [`Stack::DEFAULT_GUARD_SIZE`] is large there.
@@ -217,7 +217,8 @@ impl Stack {
             target_arch = "x86_64",
             target_arch = "aarch64",
             target_arch = "powerpc64",
-            target_arch = "s390x"
+            target_arch = "s390x",
+            target_arch = "x86"
         ),
         not(feature = "asan")
     ));
@@ -237,7 +238,9 @@ impl Stack {
     /// [`StackPoolBuilder::guard_size`] choose another size: larger where
     /// frames may be larger, smaller where address space is short (a riscv64
     /// system with 39-bit virtual addresses has 256 GiB of it: about 60,000
-    /// stacks with the default guard).
+    /// stacks with the default guard; a 32-bit arm process has about 3 GiB:
+    /// about 700 stacks, so programs with many coroutines there choose a
+    /// guard sized for their largest frame).
     ///
     /// # Examples
     /// ```

@@ -101,9 +101,19 @@ fn granule_of(guard_hi: usize) -> usize {
     (guard_hi - 1) >> GRANULE_BITS
 }
 
+/// 2^w / φ for the word size w, rounded to odd: the multiplier of Fibonacci
+/// hashing. (The 64-bit one cut to 32 bits is not the 32-bit one: its top
+/// bits alternate between two halves of the table for neighbouring
+/// granules, and chains grow long.)
+const FIBONACCI: usize = if usize::BITS == 64 {
+    0x9E37_79B9_7F4A_7C15_u64 as usize
+} else {
+    0x9E37_79B9
+};
+
 fn bucket_index(granule: usize) -> usize {
     // Fibonacci hashing spreads neighbouring granules over the table.
-    granule.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - BUCKET_BITS)
+    granule.wrapping_mul(FIBONACCI) >> (usize::BITS - BUCKET_BITS)
 }
 
 fn bucket(guard_hi: usize) -> &'static AtomicPtr<Node> {
@@ -296,6 +306,15 @@ mod tests {
         find(addr, 0, 0)
     }
 
+    /// Addresses the tests register guards at, never mapped by anything
+    /// (only the registry is consulted): high in a 64-bit address space;
+    /// with 32-bit pointers, below where Linux (and qemu-user) map
+    /// libraries and stacks, above where executables load.
+    #[cfg(target_pointer_width = "64")]
+    const UNMAPPED: [usize; 3] = [0x7000_0000_0000, 0x7100_0000_0000, 0x6000_0000_0000];
+    #[cfg(target_pointer_width = "32")]
+    const UNMAPPED: [usize; 3] = [0x2000_0000, 0x2100_0000, 0x2200_0000];
+
     fn range(guard_lo: usize, guard_hi: usize, stack_hi: usize) -> GuardRange {
         GuardRange {
             guard_lo,
@@ -308,7 +327,7 @@ mod tests {
     fn lookup_finds_registered_guards_only() {
         let page = page_size();
         // Addresses that are never mapped: only the registry is consulted.
-        let lo = 0x7000_0000_0000usize;
+        let lo = UNMAPPED[0];
         let reg = register(lo, lo + page, lo + 17 * page);
         let g = Some(range(lo, lo + page, lo + 17 * page));
         assert_eq!(lookup(lo + 8), g);
@@ -322,7 +341,7 @@ mod tests {
     #[test]
     fn large_guards_are_found_from_every_page() {
         let page = page_size();
-        let lo = 0x7100_0000_0000usize;
+        let lo = UNMAPPED[1];
         let hi = lo + (4 << 20) + (64 << 10);
         let reg = register(lo, hi, hi + 16 * page);
         let g = Some(range(lo, hi, hi + 16 * page));
@@ -340,7 +359,7 @@ mod tests {
     fn unlinking_from_the_middle_of_a_chain_keeps_the_others() {
         let page = page_size();
         // Many guards, several per bucket, removed in a scrambled order.
-        let base = 0x6000_0000_0000usize;
+        let base = UNMAPPED[2];
         let n = 3 * BUCKETS;
         let mut regs: Vec<Option<Registration>> = (0..n)
             .map(|i| {

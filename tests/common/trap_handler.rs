@@ -112,6 +112,10 @@ pub fn illegal_instruction() {
         // Opcode 0x00: no instruction.
         #[cfg(target_arch = "s390x")]
         std::arch::asm!(".short 0");
+        #[cfg(target_arch = "x86")]
+        std::arch::asm!("ud2");
+        #[cfg(target_arch = "arm")]
+        std::arch::asm!("udf #0");
     }
 }
 

@@ -49,6 +49,10 @@ const SWITCH_LEN: usize = 114;
 const SWITCH_LEN: usize = 560;
 #[cfg(target_arch = "s390x")]
 const SWITCH_LEN: usize = 96;
+#[cfg(target_arch = "x86")]
+const SWITCH_LEN: usize = 58;
+#[cfg(target_arch = "arm")]
+const SWITCH_LEN: usize = 56;
 
 /// Puts `stack` in entry `i` of the handler's table (replacing what was
 /// there: a dropped stack's entry is reused by its replacement).
@@ -98,7 +102,50 @@ unsafe fn interrupted(uc: *mut c_void) -> (usize, usize) {
             let m = &(*uc).uc_mcontext;
             (m.gregs[15] as usize, m.psw.addr as usize)
         }
+        #[cfg(target_arch = "x86")]
+        {
+            let g = &(*uc).uc_mcontext.gregs;
+            (
+                g[libc::REG_ESP as usize] as u32 as usize,
+                g[libc::REG_EIP as usize] as u32 as usize,
+            )
+        }
+        #[cfg(target_arch = "arm")]
+        {
+            let m = &(*uc).uc_mcontext;
+            (m.arm_sp as usize, m.arm_pc as usize)
+        }
     }
+}
+
+// qemu-i386 (7.2) aligns a signal handler's frame to 8 bytes, where Linux
+// aligns it to 16 as the i386 ABI wants; compiled SSE code (`movaps` to the
+// stack) then faults in the handler. On x86 the handler is entered through
+// this stub, which realigns the stack and calls it with the same arguments.
+#[cfg(target_arch = "x86")]
+core::arch::global_asm!(
+    ".pushsection .text",
+    ".globl swapctx_test_on_alarm_realigned",
+    ".hidden swapctx_test_on_alarm_realigned",
+    ".type swapctx_test_on_alarm_realigned, @function",
+    "swapctx_test_on_alarm_realigned:",
+    "pushl %ebp",
+    "movl %esp, %ebp",
+    "andl $-16, %esp",
+    "subl $4, %esp",
+    "pushl 16(%ebp)",
+    "pushl 12(%ebp)",
+    "pushl 8(%ebp)",
+    "calll {handler}",
+    "leave",
+    "retl",
+    ".popsection",
+    handler = sym on_alarm,
+    options(att_syntax),
+);
+#[cfg(target_arch = "x86")]
+extern "C" {
+    fn swapctx_test_on_alarm_realigned();
 }
 
 extern "C" fn on_alarm(_sig: libc::c_int, _info: *mut libc::siginfo_t, uc: *mut c_void) {
@@ -185,6 +232,10 @@ impl Storm {
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = on_alarm as *const () as usize;
+            #[cfg(target_arch = "x86")]
+            {
+                act.sa_sigaction = swapctx_test_on_alarm_realigned as *const () as usize;
+            }
             act.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
             libc::sigemptyset(&mut act.sa_mask);
             assert_eq!(libc::sigaction(libc::SIGALRM, &act, ptr::null_mut()), 0);

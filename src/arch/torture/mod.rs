@@ -9,8 +9,8 @@
 //! `swapctx::raw::swapctx_switch`, with signals landing in the middle).
 //! Both include these files with `#[path]`, so they name nothing of the
 //! crate: the switch under test is a parameter. One file per architecture
-//! (`x86_64.rs`, `aarch64.rs`, `riscv64.rs`, `powerpc64.rs`,
-//! `s390x.rs`) holds its [`Regs`] and the
+//! (`x86_64.rs`, `aarch64.rs`, `riscv64.rs`, `powerpc64.rs`, `s390x.rs`,
+//! `x86.rs`, `arm.rs`) holds its [`Regs`] and the
 //! inline asm that loads and stores them around the switch.
 
 // Each user calls only part of it.
@@ -37,11 +37,17 @@ mod regs;
 #[cfg(target_arch = "s390x")]
 #[path = "s390x.rs"]
 mod regs;
+#[cfg(target_arch = "x86")]
+#[path = "x86.rs"]
+mod regs;
+#[cfg(target_arch = "arm")]
+#[path = "arm.rs"]
+mod regs;
 
 #[cfg(target_arch = "powerpc64")]
 pub use regs::CR_NONVOLATILE;
 pub use regs::{switch_with, Regs};
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
 pub use regs::{DEFAULT_MXCSR, DEFAULT_X87CW};
 
 /// The switch under test: `swapctx_switch`'s signature.
