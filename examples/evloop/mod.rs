@@ -782,10 +782,13 @@ pub fn raise_fd_limit(need: u64) -> io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    if lim.rlim_cur >= need {
-        return Ok(lim.rlim_cur);
+    // rlim_t is 32 bits on some targets (i686, armv7), 64 on others.
+    #[allow(clippy::useless_conversion)]
+    let (cur, max) = (u64::from(lim.rlim_cur), u64::from(lim.rlim_max));
+    if cur >= need {
+        return Ok(cur);
     }
-    if lim.rlim_max < need {
+    if max < need {
         return Err(io::Error::other(format!(
             "{need} open files are needed but the hard limit is {} (soft {}): \
              raise it (ulimit -Hn as root, or /etc/security/limits.conf)",
@@ -804,5 +807,5 @@ pub fn raise_fd_limit(need: u64) -> io::Result<u64> {
             lim.rlim_cur, lim.rlim_max
         )));
     }
-    Ok(lim.rlim_max)
+    Ok(max)
 }
