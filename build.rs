@@ -93,6 +93,21 @@ fn main() {
     println!("cargo:rerun-if-changed=asm/common.h");
     println!("cargo:rerun-if-changed=build.rs");
 
+    // arm: Thumb code (a `thumb*` target) and the M profile (Cortex-M: no
+    // ARM state, no signals). rustc's own cfgs for these (`target_feature
+    // = "thumb-mode"`, `"mclass"`) are unstable, so the target's name says.
+    println!("cargo::rustc-check-cfg=cfg(swapctx_thumb)");
+    println!("cargo::rustc-check-cfg=cfg(swapctx_mclass)");
+    if arch == "arm" && target.starts_with("thumb") {
+        println!("cargo:rustc-cfg=swapctx_thumb");
+        if ["thumbv6m", "thumbv7m", "thumbv7em", "thumbv8m"]
+            .iter()
+            .any(|p| target.starts_with(p))
+        {
+            println!("cargo:rustc-cfg=swapctx_mclass");
+        }
+    }
+
     // Benchmarks compare against Boost.Context when Debian's
     // libboost-context-dev is installed for the target.
     println!("cargo::rustc-check-cfg=cfg(swapctx_boost_context)");

@@ -81,7 +81,14 @@
 #  define FUNC_ALIGN .p2align 2
 /* On arm `@` starts a comment: symbol types are written `%function`. */
 #  undef TYPE
-#  define TYPE(sym) .type sym, %function
+#  if defined(__thumb__)
+/* Thumb code (the M profile, thumbv7neon): `.thumb_func` marks the symbol
+ * as Thumb, so that its address has bit 0 set and `bx`/`blx` to it stay in
+ * Thumb state. */
+#    define TYPE(sym) .type sym, %function; .thumb_func
+#  else
+#    define TYPE(sym) .type sym, %function
+#  endif
 /* The arm switch saves d8-d15 and FPSCR with VFP instructions: it is
  * written for the hard-float ABI (gnueabihf), where d8-d15 are
  * callee-saved. A soft-float target has no such registers to keep. */

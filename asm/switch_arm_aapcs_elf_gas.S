@@ -1,8 +1,11 @@
 /*
  * switch_arm_aapcs_elf_gas.S — the context switch for arm (ARMv7-A, AAPCS
- * with the hard-float variant: gnueabihf), ELF, GNU assembler, unified
- * syntax, assembled as ARM (A32) code. The x86_64 file is the fully
- * commented reference; this one comments in full where arm differs.
+ * with the hard-float variant: gnueabihf; and ARMv7E-M, the Cortex-M4F:
+ * thumbv7em-none-eabihf), ELF, GNU assembler, unified syntax, assembled as
+ * ARM (A32) code, or as Thumb-2 (T32) for a Thumb target (M-profile cores
+ * have no ARM state; every instruction below has a T32 encoding). The
+ * x86_64 file is the fully commented reference; this one comments in full
+ * where arm differs.
  *
  * ABI: "Procedure Call Standard for the Arm Architecture" (AAPCS32),
  * section 6.1.1 "Core registers": r4-r8, r10, r11 and sp are preserved
@@ -99,8 +102,16 @@
 #endif
 
     .syntax unified
+#if defined(__thumb__)
+    .thumb                          /* Thumb-2 (T32): M-profile cores have no ARM state */
+#else
     .arm
+#endif
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+    .fpu fpv4-sp-d16                /* Cortex-M4F: s0-s31, seen as d0-d15 by vpush/vpop */
+#else
     .fpu vfpv3-d16
+#endif
     .cfi_sections .debug_frame      /* DWARF CFI for debuggers; unwinders read EHABI */
 
 FUNC_BEGIN(SYM(switch))
@@ -274,10 +285,14 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
      * Enter the entry function as if called from here, but with a plain
      * `bx`: a `blx` would push a return-stack entry that is never popped
      * (the entry ends in a switch whose `bx lr` goes back into `resume`).
-     * lr, set by hand, is the return address an unwinder sees (this is
-     * ARM code: bit 0 stays clear).
+     * lr, set by hand, is the return address an unwinder sees (bit 0
+     * clear in ARM code, set in Thumb code).
      */
+#if defined(__thumb__)
+    adr     lr, 1f + 1              /* the return address an unwinder sees (Thumb: bit 0 set) */
+#else
     adr     lr, 1f                  /* the return address an unwinder sees */
+#endif
     bx      r12                     /* entry(value, data): never returns */
     nop                             /* unwinders look up lr - 2, inside this nop. Never run */
 1:  udf     #0                      /* if the entry returns: trap */

@@ -220,6 +220,7 @@ mod error;
 pub mod memory;
 #[cfg(all(feature = "std", unix))]
 mod overflow;
+mod overflow_message;
 // Windows: a vectored exception handler instead of a signal handler.
 #[cfg(all(feature = "std", windows))]
 #[path = "overflow_windows.rs"]

@@ -437,14 +437,81 @@ pub(crate) unsafe fn canary_intact(bottom: *const u8) -> bool {
 #[inline(never)]
 pub(crate) fn canary_overwritten(bottom: *const u8, top: *const u8) -> ! {
     crate::fatal(format_args!(
-        "swapctx: stack overflow in a coroutine: the canary at the bottom of its stack \
-         {bottom:p}..{top:p} ({} bytes, no guard page) was overwritten; memory below the \
-         stack may be corrupted (give the coroutine a bigger stack)",
+        "swapctx: a coroutine has overflowed its stack: the canary at the bottom of the \
+         stack {bottom:p}..{top:p} ({} bytes, no guard page) was overwritten, and memory \
+         below the stack may be corrupted; make the stack bigger (Stack::new, \
+         Coroutine::with_stack)",
         top as usize - bottom as usize
     ))
 }
 
 const _: () = assert!(CANARY_SIZE % 16 == 0 && StackBuf::MIN_SIZE % StackBuf::ALIGN == 0);
+
+/// The message swapctx prints when a coroutine runs into the guard below
+/// its stack, for an embedder's own fault handler: memory that is guarded
+/// by other means than swapctx's (an MPU region on a microcontroller, a
+/// page the embedder protected) gets the same words as a [`Stack`](crate::Stack)'s
+/// guard page. `[guard.start, guard.end)` is the guard region, the stack is
+/// `[guard.end, stack_top)`; `fault` is the faulting address if the
+/// hardware gave one, `sp` the stack pointer of the code that faulted.
+/// Without allocation: for a handler that runs after an overflow.
+///
+/// # Examples
+/// ```
+/// let m = swapctx::memory::overflow_message(Some(0x2000_01f8), 0x2000_0000, 0x2000_0100..0x2000_0200, 0x2000_2000);
+/// assert_eq!(
+///     m.as_str(),
+///     "swapctx: a coroutine has overflowed its stack: fault at 0x200001f8 with the stack \
+///      pointer at 0x20000000 below the guard page 0x20000100..0x20000200 below the stack \
+///      0x20000200..0x20002000 (7680 bytes); make the stack bigger (Stack::new, \
+///      Coroutine::with_stack)\n"
+/// );
+/// let m = swapctx::memory::overflow_message(Some(0x2000_01f8), 0x2000_0204, 0x2000_0100..0x2000_0200, 0x2000_2000);
+/// assert!(m.as_str().contains("fault at 0x200001f8 in the guard page"));
+/// ```
+pub fn overflow_message(
+    fault: Option<usize>,
+    sp: usize,
+    guard: core::ops::Range<usize>,
+    stack_top: usize,
+) -> OverflowMessage {
+    use crate::overflow_message::{write_message, Overflow};
+    let in_guard = |a: usize| guard.contains(&a);
+    let what = match fault {
+        Some(addr) if in_guard(addr) && sp >= guard.start => Overflow::Fault { addr },
+        addr => Overflow::StackPointer { addr, sp },
+    };
+    let mut buf = crate::overflow_message::MessageBuf::new();
+    let len = guard.end - guard.start;
+    write_message(&mut buf, what, guard.start, guard.end, stack_top, len);
+    OverflowMessage(buf)
+}
+
+/// The text [`overflow_message`] wrote, in a fixed buffer.
+pub struct OverflowMessage(crate::overflow_message::MessageBuf);
+
+impl OverflowMessage {
+    /// The message, one line ending in `\n`.
+    pub fn as_str(&self) -> &str {
+        // The message is ASCII: fixed words, hexadecimal and decimal digits.
+        core::str::from_utf8(self.0.as_bytes())
+            .unwrap_or("swapctx: a coroutine has overflowed its stack\n")
+    }
+}
+
+impl core::fmt::Display for OverflowMessage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::fmt::Debug for OverflowMessage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("OverflowMessage")
+            .field(&self.as_str())
+            .finish()
+    }
+}
 
 #[cfg(test)]
 mod tests {

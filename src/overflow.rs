@@ -39,6 +39,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Once;
 
+use crate::overflow_message::{write_message, MessageBuf as Buf, Overflow};
 use crate::stack::page_size;
 use crate::stack::registry::{find, GuardRange};
 
@@ -322,101 +323,10 @@ pub(crate) fn ensure_altstack() {
     unsafe { libc::sigaltstack(&ss, ptr::null_mut()) };
 }
 
-/// A small, allocation-free writer for the handler's message.
-struct Buf {
-    bytes: [u8; 512],
-    len: usize,
-}
-
-impl Buf {
-    fn push(&mut self, s: &[u8]) {
-        let n = s.len().min(self.bytes.len() - self.len);
-        self.bytes[self.len..self.len + n].copy_from_slice(&s[..n]);
-        self.len += n;
-    }
-    fn hex(&mut self, v: usize) {
-        let mut digits = [0u8; 18];
-        digits[0] = b'0';
-        digits[1] = b'x';
-        let mut n = 2;
-        let mut started = false;
-        for shift in (0..usize::BITS / 4).rev() {
-            let d = (v >> (shift * 4)) & 0xf;
-            if d != 0 || started || shift == 0 {
-                started = true;
-                digits[n] = b"0123456789abcdef"[d];
-                n += 1;
-            }
-        }
-        self.push(&digits[..n]);
-    }
-    fn dec(&mut self, mut v: usize) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.push(&digits[i..]);
-    }
-}
-
-/// What the handler found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Overflow {
-    /// The faulting address is in the guard region.
-    Fault { addr: usize },
-    /// The stack pointer is in or just below the guard region: a frame
-    /// moved it there, and a fault at `addr` followed.
-    StackPointer { addr: usize, sp: usize },
-    /// The kernel could not push a signal frame below `sp`.
-    SignalFrame { sp: usize },
-}
-
-/// The message for an overflow of the stack guarded by `g`.
+/// The message for an overflow of the stack guarded by `g` (the one text
+/// of `src/overflow_message.rs`).
 fn overflow_message(buf: &mut Buf, what: Overflow, g: GuardRange) {
-    buf.push(b"swapctx: a coroutine has overflowed its stack: ");
-    match what {
-        Overflow::Fault { addr } => {
-            buf.push(b"fault at ");
-            buf.hex(addr);
-            buf.push(b" in the guard page");
-        }
-        Overflow::StackPointer { addr, sp } => {
-            buf.push(b"fault at ");
-            buf.hex(addr);
-            buf.push(b" with the stack pointer at ");
-            buf.hex(sp);
-            buf.push(if sp < g.guard_lo {
-                b" below the guard page".as_slice()
-            } else {
-                b" in the guard page".as_slice()
-            });
-        }
-        Overflow::SignalFrame { sp } => {
-            buf.push(b"no room for a signal frame at the stack pointer ");
-            buf.hex(sp);
-            buf.push(b" above the guard page");
-        }
-    }
-    if g.guard_hi - g.guard_lo > page_size() {
-        buf.push(b"s");
-    }
-    buf.push(b" ");
-    buf.hex(g.guard_lo);
-    buf.push(b"..");
-    buf.hex(g.guard_hi);
-    buf.push(b" below the stack ");
-    buf.hex(g.guard_hi);
-    buf.push(b"..");
-    buf.hex(g.stack_hi);
-    buf.push(b" (");
-    buf.dec(g.stack_hi - g.guard_hi);
-    buf.push(b" bytes); make the stack bigger (Stack::new, Coroutine::with_stack)\n");
+    write_message(buf, what, g.guard_lo, g.guard_hi, g.stack_hi, page_size());
 }
 
 /// The stack pointer of the interrupted code, from the handler's context.
@@ -492,7 +402,13 @@ fn classify(code: libc::c_int, addr: usize, sp: Option<usize>) -> Option<(Overfl
     // guard, whose overflow is not ours).
     let ours = sp >= g.guard_lo
         || (code == SEGV_MAPERR && addr >= sp.saturating_sub(BELOW) && addr < g.guard_lo);
-    ours.then_some((Overflow::StackPointer { addr, sp }, g))
+    ours.then_some((
+        Overflow::StackPointer {
+            addr: Some(addr),
+            sp,
+        },
+        g,
+    ))
 }
 
 /// The handler's address as the kernel enters it: [`handler`] itself, or
@@ -546,15 +462,12 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     // handler.
     let sp = unsafe { interrupted_sp(ctx) };
     if let Some((what, g)) = classify(code, addr, sp) {
-        let mut buf = Buf {
-            bytes: [0; 512],
-            len: 0,
-        };
+        let mut buf = Buf::new();
         overflow_message(&mut buf, what, g);
         // SAFETY: write(2) and abort(3) are async-signal-safe; the buffer
         // is a live local.
         unsafe {
-            libc::write(2, buf.bytes.as_ptr().cast(), buf.len);
+            libc::write(2, buf.as_bytes().as_ptr().cast(), buf.as_bytes().len());
             libc::abort();
         }
     }
@@ -626,12 +539,9 @@ mod tests {
     use crate::stack::registry::{register, unregister};
 
     fn text(what: Overflow, g: GuardRange) -> String {
-        let mut buf = Buf {
-            bytes: [0; 512],
-            len: 0,
-        };
+        let mut buf = Buf::new();
         overflow_message(&mut buf, what, g);
-        String::from_utf8(buf.bytes[..buf.len].to_vec()).unwrap()
+        String::from_utf8(buf.as_bytes().to_vec()).unwrap()
     }
 
     fn range(guard_lo: usize, guard_hi: usize, stack_hi: usize) -> GuardRange {
@@ -662,7 +572,7 @@ mod tests {
         let g = range(0x100000, 0x200000, 0x240000);
         let below = text(
             Overflow::StackPointer {
-                addr: 0xf0000,
+                addr: Some(0xf0000),
                 sp: 0xf8000,
             },
             g,
@@ -706,7 +616,7 @@ mod tests {
             classify(maperr, 0x10, Some(lo + 8)),
             Some((
                 Overflow::StackPointer {
-                    addr: 0x10,
+                    addr: Some(0x10),
                     sp: lo + 8
                 },
                 g
@@ -717,7 +627,13 @@ mod tests {
         let sp = lo - 4 * page;
         assert_eq!(
             classify(maperr, sp + 64, Some(sp)),
-            Some((Overflow::StackPointer { addr: sp + 64, sp }, g))
+            Some((
+                Overflow::StackPointer {
+                    addr: Some(sp + 64),
+                    sp
+                },
+                g
+            ))
         );
         // Just below, but a fault elsewhere (a null pointer), or on an
         // inaccessible page (another stack's guard): not ours.

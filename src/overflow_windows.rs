@@ -35,6 +35,7 @@ use core::ffi::c_void;
 use core::ptr;
 use std::sync::Once;
 
+use crate::overflow_message::{write_message, MessageBuf as Buf, Overflow};
 use crate::stack::page_size;
 use crate::stack::registry::{find, GuardRange};
 
@@ -120,15 +121,6 @@ pub(crate) fn install_handler() {
 #[inline]
 pub(crate) fn ensure_altstack_once() {}
 
-/// What the handler found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Overflow {
-    /// The faulting address is in the guard region.
-    Fault { addr: usize },
-    /// The stack pointer is in or just above the guard region.
-    StackPointer { sp: usize },
-}
-
 /// Decides whether an exception is one of our stacks overflowing.
 fn classify(code: u32, addr: Option<usize>, sp: usize) -> Option<(Overflow, GuardRange)> {
     if !matches!(
@@ -150,81 +142,13 @@ fn classify(code: u32, addr: Option<usize>, sp: usize) -> Option<(Overflow, Guar
         0
     };
     let g = find(sp, 0, above)?;
-    Some((Overflow::StackPointer { sp }, g))
+    Some((Overflow::StackPointer { addr: None, sp }, g))
 }
 
-/// A small, allocation-free writer for the handler's message.
-struct Buf {
-    bytes: [u8; 512],
-    len: usize,
-}
-
-impl Buf {
-    fn push(&mut self, s: &[u8]) {
-        let n = s.len().min(self.bytes.len() - self.len);
-        self.bytes[self.len..self.len + n].copy_from_slice(&s[..n]);
-        self.len += n;
-    }
-    fn hex(&mut self, v: usize) {
-        self.push(b"0x");
-        let mut started = false;
-        for shift in (0..usize::BITS / 4).rev() {
-            let d = (v >> (shift * 4)) & 0xf;
-            if d != 0 || started || shift == 0 {
-                started = true;
-                self.push(&[b"0123456789abcdef"[d]]);
-            }
-        }
-    }
-    fn dec(&mut self, mut v: usize) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.push(&digits[i..]);
-    }
-}
-
-/// The message for an overflow of the stack guarded by `g` (the same
-/// words as on Unix).
+/// The message for an overflow of the stack guarded by `g` (the one text
+/// of `src/overflow_message.rs`).
 fn overflow_message(buf: &mut Buf, what: Overflow, g: GuardRange) {
-    buf.push(b"swapctx: a coroutine has overflowed its stack: ");
-    match what {
-        Overflow::Fault { addr } => {
-            buf.push(b"fault at ");
-            buf.hex(addr);
-            buf.push(b" in the guard page");
-        }
-        Overflow::StackPointer { sp } => {
-            buf.push(b"stack overflow with the stack pointer at ");
-            buf.hex(sp);
-            buf.push(if sp < g.guard_hi {
-                b" in the guard page".as_slice()
-            } else {
-                b" above the guard page".as_slice()
-            });
-        }
-    }
-    if g.guard_hi - g.guard_lo > page_size() {
-        buf.push(b"s");
-    }
-    buf.push(b" ");
-    buf.hex(g.guard_lo);
-    buf.push(b"..");
-    buf.hex(g.guard_hi);
-    buf.push(b" below the stack ");
-    buf.hex(g.guard_hi);
-    buf.push(b"..");
-    buf.hex(g.stack_hi);
-    buf.push(b" (");
-    buf.dec(g.stack_hi - g.guard_hi);
-    buf.push(b" bytes); make the stack bigger (Stack::new, Coroutine::with_stack)\n");
+    write_message(buf, what, g.guard_lo, g.guard_hi, g.stack_hi, page_size());
 }
 
 /// The vectored exception handler.
@@ -267,8 +191,8 @@ fn report(what: Overflow, g: GuardRange) -> ! {
     unsafe {
         WriteFile(
             GetStdHandle(STD_ERROR_HANDLE),
-            buf.bytes.as_ptr(),
-            buf.len as u32,
+            buf.as_bytes().as_ptr(),
+            buf.as_bytes().len() as u32,
             &mut written,
             ptr::null_mut(),
         );
@@ -308,7 +232,10 @@ mod tests {
         );
         assert_eq!(
             classify(STATUS_STACK_OVERFLOW, None, lo + len + 128).map(|c| c.0),
-            Some(Overflow::StackPointer { sp: lo + len + 128 })
+            Some(Overflow::StackPointer {
+                addr: None,
+                sp: lo + len + 128
+            })
         );
         // An access violation elsewhere, or another exception, is not ours.
         assert_eq!(classify(STATUS_ACCESS_VIOLATION, Some(16), top - 64), None);

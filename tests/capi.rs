@@ -651,7 +651,7 @@ int main(void) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{out:?}");
     assert!(
-        stderr.contains("swapctx: stack overflow in a coroutine")
+        stderr.contains("swapctx: a coroutine has overflowed its stack: the canary")
             && stderr.contains("(8192 bytes, no guard page)"),
         "{stderr}"
     );

@@ -26,8 +26,8 @@ fn main() {
                 let out = in_child(overflow_into_the_canary);
                 let said = out
                     .output
-                    .contains("swapctx: stack overflow in a coroutine")
-                    && out.output.contains("canary at the bottom of its stack")
+                    .contains("swapctx: a coroutine has overflowed its stack: the canary")
+                    && out.output.contains("the canary at the bottom of the stack")
                     && out.output.contains("(8192 bytes, no guard page)");
                 // std: abort (SIGABRT); no std: a panic, which this child
                 // turns into exit code 3.

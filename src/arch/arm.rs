@@ -125,6 +125,7 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
 /// arbitrary code in between; r6, r7 and r11 are saved by hand in the
 /// template), and the rest of the caller-saved set of the ABI. One list,
 /// so the two sides cannot drift apart.
+#[cfg(not(swapctx_mclass))]
 macro_rules! switch_asm {
     ($($body:tt)*) => {
         core::arch::asm!(
@@ -136,16 +137,33 @@ macro_rules! switch_asm {
         )
     };
 }
+/// The M profile (Cortex-M4F): the same list, with the caller-saved set
+/// named (r1-r3, r12, lr, d0-d7): its FPU (FPv4-SP-D16) has no d16-d31,
+/// which `clobber_abi("C")` would list.
+#[cfg(swapctx_mclass)]
+macro_rules! switch_asm {
+    ($($body:tt)*) => {
+        core::arch::asm!(
+            $($body)*,
+            out("r4") _, out("r5") _, out("r8") _, out("r9") _, out("r10") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+            out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+            lateout("r1") _, out("r2") _, out("r3") _, out("r12") _, out("lr") _,
+            out("d0") _, out("d1") _, out("d2") _, out("d3") _,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+        )
+    };
+}
 
 /// The label `suspend` resumes at, as a `bx` target: in Thumb code its
 /// address with bit 0 set, so that `bx` stays in Thumb state.
-#[cfg(not(target_feature = "thumb-mode"))]
+#[cfg(not(swapctx_thumb))]
 macro_rules! resume_label {
     () => {
         "adr r12, 2f"
     };
 }
-#[cfg(target_feature = "thumb-mode")]
+#[cfg(swapctx_thumb)]
 macro_rules! resume_label {
     () => {
         "adr r12, 2f + 1"

@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use cortex_m::peripheral::MPU;
 use cortex_m_rt::{exception, ExceptionFrame};
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::{debug, hprint, hprintln};
 
 /// The size of the no-access region at the bottom of a guarded stack: the
 /// MPU's regions are powers of two from 32 bytes, aligned to their size.
@@ -80,9 +80,6 @@ fn guarded_stack(addr: usize) -> Option<(usize, usize)> {
 
 /// SCB_CFSR.MMARVALID: MMFAR holds the faulting address.
 const CFSR_MMARVALID: u32 = 1 << 7;
-/// SCB_CFSR.MSTKERR: the fault happened while stacking the exception frame
-/// (the stack pointer itself was in the guard).
-const CFSR_MSTKERR: u32 = 1 << 4;
 
 #[exception]
 fn MemoryManagement() -> ! {
@@ -93,18 +90,14 @@ fn MemoryManagement() -> ! {
     };
     // The thread's stack pointer (coroutines run on the process stack).
     let psp = cortex_m::register::psp::read() as usize;
-    let addr = if cfsr & CFSR_MMARVALID != 0 { mmfar as usize } else { psp };
-    match guarded_stack(addr).or_else(|| guarded_stack(psp)) {
-        Some((lo, hi)) => hprintln!(
-            "swapctx: stack overflow: the coroutine stack at {:#010x}..{:#010x} ({} bytes, \
-             {}-byte MPU guard) overflowed{}; stopping",
-            lo,
-            hi,
-            hi - lo,
-            GUARD_SIZE,
-            if cfsr & CFSR_MSTKERR != 0 { " (while stacking an exception)" } else { "" }
+    let fault = (cfsr & CFSR_MMARVALID != 0).then_some(mmfar as usize);
+    match fault.and_then(guarded_stack).or_else(|| guarded_stack(psp)) {
+        // The same words as a guard page's overflow on Linux or Windows.
+        Some((lo, hi)) => hprint!(
+            "{}",
+            swapctx::memory::overflow_message(fault, psp, lo..lo + GUARD_SIZE, hi)
         ),
-        None => hprintln!("memory management fault at {addr:#010x} (CFSR {cfsr:#010x})"),
+        None => hprintln!("memory management fault (CFSR {:#010x}, MMFAR {:#010x})", cfsr, mmfar),
     }
     debug::exit(debug::EXIT_FAILURE);
     loop {}
@@ -115,6 +108,46 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     hprintln!("hard fault at pc {:#010x}", frame.pc());
     debug::exit(debug::EXIT_FAILURE);
     loop {}
+}
+
+/// A coroutine stack on static memory whose lowest [`GUARD_SIZE`] bytes are
+/// a no-access MPU region: an overflow faults before it writes below the
+/// stack, into the MemManage handler, which prints swapctx's message.
+pub struct MpuStack {
+    lo: usize,
+    hi: usize,
+}
+
+impl MpuStack {
+    /// Guards the lowest [`GUARD_SIZE`] bytes of `mem` and makes the rest
+    /// a stack.
+    ///
+    /// # Panics
+    /// As [`guard`]: `mem` must start on a `GUARD_SIZE` boundary, and an
+    /// MPU region must be free.
+    pub fn new(mpu: &mut MPU, mem: &'static mut [u8]) -> MpuStack {
+        let (lo, hi) = guard(mpu, mem);
+        MpuStack { lo, hi }
+    }
+}
+
+// SAFETY: `[bottom, top)` is the `'static mut` memory `new` took, ours
+// alone; the top is 16-byte aligned; leaked, it is never used again (the
+// MPU region stays); `is_guarded`: the MPU region below `bottom` faults on
+// any access before it happens.
+unsafe impl swapctx::StackMemory for MpuStack {
+    fn top(&self) -> *mut u8 {
+        (self.hi & !15) as *mut u8
+    }
+    fn bottom(&self) -> *mut u8 {
+        (self.lo + GUARD_SIZE) as *mut u8
+    }
+    fn is_guarded(&self) -> bool {
+        true
+    }
+    fn guard_region(&self) -> Option<(*const u8, usize)> {
+        Some((self.lo as *const u8, GUARD_SIZE))
+    }
 }
 
 /// Runs `f` in thread mode on the process stack `stack` (CONTROL.SPSEL =

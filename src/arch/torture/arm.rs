@@ -67,44 +67,59 @@ pub unsafe fn switch_with(
     // as operands) and FPSCR, declares every other register it touches, and
     // calls the switch with sp 16-byte aligned.
     unsafe {
-        core::arch::asm!(
-            "push {{r6, r7, r11, lr}}",  // the caller's r6, r7, r11
-            "mov r6, sp",
-            "bic r7, r6, #15",
-            "sub r7, r7, #16",
-            "mov sp, r7",                // sp 16-byte aligned, 16 bytes of room
-            "str r6, [sp]",              // the original sp
-            "str r12, [sp, #4]",         // the out pointer
-            "vmrs r6, fpscr",
-            "str r6, [sp, #8]",          // the caller's FPSCR
-            "ldr r6, [r3, #96]",
-            "vmsr fpscr, r6",
-            "add r12, r3, #32",
-            "vldmia r12, {{d8-d15}}",
-            "ldm r3, {{r4-r11}}",
-            "blx lr",
-            "ldr r12, [sp, #4]",
-            "stm r12, {{r4-r11}}",
-            "add r3, r12, #32",
-            "vstmia r3, {{d8-d15}}",
-            "vmrs r3, fpscr",
-            "str r3, [r12, #96]",
-            "ldr r3, [sp, #8]",
-            "vmsr fpscr, r3",            // the caller's FPSCR back
-            "ldr r3, [sp]",
-            "mov sp, r3",                // the original sp back
-            "pop {{r6, r7, r11, lr}}",   // the caller's r6, r7, r11 back
-            in("lr") switch,
-            in("r0") save,
-            in("r1") to,
-            in("r2") value,
-            in("r3") vals as *const Regs,
-            in("r12") out as *mut Regs,
-            lateout("r0") ret,
-            out("r4") _, out("r5") _, out("r8") _, out("r9") _, out("r10") _,
-            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
-            out("d12") _, out("d13") _, out("d14") _, out("d15") _,
-            clobber_abi("C"),
+        macro_rules! torture_asm {
+            ($($caller_saved:tt)*) => {
+                core::arch::asm!(
+                    "push {{r6, r7, r11, lr}}",  // the caller's r6, r7, r11
+                    "mov r6, sp",
+                    "bic r7, r6, #15",
+                    "sub r7, r7, #16",
+                    "mov sp, r7",                // sp 16-byte aligned, 16 bytes of room
+                    "str r6, [sp]",              // the original sp
+                    "str r12, [sp, #4]",         // the out pointer
+                    "vmrs r6, fpscr",
+                    "str r6, [sp, #8]",          // the caller's FPSCR
+                    "ldr r6, [r3, #96]",
+                    "vmsr fpscr, r6",
+                    "add r12, r3, #32",
+                    "vldmia r12, {{d8-d15}}",
+                    "ldm r3, {{r4-r11}}",
+                    "blx lr",
+                    "ldr r12, [sp, #4]",
+                    "stm r12, {{r4-r11}}",
+                    "add r3, r12, #32",
+                    "vstmia r3, {{d8-d15}}",
+                    "vmrs r3, fpscr",
+                    "str r3, [r12, #96]",
+                    "ldr r3, [sp, #8]",
+                    "vmsr fpscr, r3",            // the caller's FPSCR back
+                    "ldr r3, [sp]",
+                    "mov sp, r3",                // the original sp back
+                    "pop {{r6, r7, r11, lr}}",   // the caller's r6, r7, r11 back
+                    in("lr") switch,
+                    in("r0") save,
+                    in("r1") to,
+                    in("r2") value,
+                    in("r3") vals as *const Regs,
+                    in("r12") out as *mut Regs,
+                    lateout("r0") ret,
+                    out("r4") _, out("r5") _, out("r8") _, out("r9") _, out("r10") _,
+                    out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+                    out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+                    $($caller_saved)*
+                )
+            };
+        }
+        // The caller-saved set of the AAPCS: `clobber_abi("C")`, but by
+        // name on bare metal (a Cortex-M4F's FPU has no d16-d31, which
+        // `clobber_abi` would list).
+        #[cfg(not(target_os = "none"))]
+        torture_asm!(clobber_abi("C"));
+        #[cfg(target_os = "none")]
+        torture_asm!(
+            lateout("r1") _, lateout("r2") _, lateout("r3") _, lateout("r12") _,
+            out("d0") _, out("d1") _, out("d2") _, out("d3") _,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
         );
     }
     ret
