@@ -19,10 +19,8 @@ pub const MAX_GUARDS: usize = 7;
 
 /// The guarded stacks, for the fault handler: `[lo, hi)` of each stack
 /// (guard included), 0 when free.
-static GUARDS: [[AtomicUsize; 2]; MAX_GUARDS] = {
-    const FREE: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
-    [FREE; MAX_GUARDS]
-};
+static GUARDS: [[AtomicUsize; 2]; MAX_GUARDS] =
+    [const { [AtomicUsize::new(0), AtomicUsize::new(0)] }; MAX_GUARDS];
 
 /// MPU_RASR: region enable, and SIZE = log2(size) - 1.
 const RASR_ENABLE: u32 = 1;
@@ -45,7 +43,10 @@ const SHCSR_MEMFAULTENA: u32 = 1 << 16;
 pub fn guard(mpu: &mut MPU, stack: &[u8]) -> (usize, usize) {
     let lo = stack.as_ptr() as usize;
     let hi = lo + stack.len();
-    assert!(lo % GUARD_SIZE == 0, "a guarded stack must start on a {GUARD_SIZE}-byte boundary");
+    assert!(
+        lo.is_multiple_of(GUARD_SIZE),
+        "a guarded stack must start on a {GUARD_SIZE}-byte boundary"
+    );
     let slot = GUARDS
         .iter()
         .position(|g| g[0].load(Ordering::Relaxed) == 0)
@@ -60,9 +61,12 @@ pub fn guard(mpu: &mut MPU, stack: &[u8]) -> (usize, usize) {
     unsafe {
         mpu.rnr.write(slot as u32 + 1);
         mpu.rbar.write(lo as u32);
-        mpu.rasr.write(RASR_XN | RASR_AP_NONE | size_field | RASR_ENABLE);
+        mpu.rasr
+            .write(RASR_XN | RASR_AP_NONE | size_field | RASR_ENABLE);
         mpu.ctrl.write(MPU_CTRL_ENABLE);
-        (*cortex_m::peripheral::SCB::PTR).shcsr.modify(|v| v | SHCSR_MEMFAULTENA);
+        (*cortex_m::peripheral::SCB::PTR)
+            .shcsr
+            .modify(|v| v | SHCSR_MEMFAULTENA);
     }
     cortex_m::asm::dsb();
     cortex_m::asm::isb();
@@ -97,17 +101,19 @@ fn MemoryManagement() -> ! {
             "{}",
             swapctx::memory::overflow_message(fault, psp, lo..lo + GUARD_SIZE, hi)
         ),
-        None => hprintln!("memory management fault (CFSR {:#010x}, MMFAR {:#010x})", cfsr, mmfar),
+        None => hprintln!(
+            "memory management fault (CFSR {:#010x}, MMFAR {:#010x})",
+            cfsr,
+            mmfar
+        ),
     }
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    exit(false)
 }
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     hprintln!("hard fault at pc {:#010x}", frame.pc());
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    exit(false)
 }
 
 /// A coroutine stack on static memory whose lowest [`GUARD_SIZE`] bytes are
@@ -171,5 +177,18 @@ pub fn run_on_process_stack(stack: &'static mut [u8], f: extern "C" fn() -> !) -
             in("r0") 0,
             options(noreturn),
         )
+    }
+}
+
+/// Ends the program with a success or failure status (semihosting's exit,
+/// which ends qemu); waits for interrupts if the debugger does not stop it.
+pub fn exit(success: bool) -> ! {
+    debug::exit(if success {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    loop {
+        cortex_m::asm::wfi();
     }
 }

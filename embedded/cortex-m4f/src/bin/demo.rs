@@ -11,7 +11,7 @@ use core::ffi::c_void;
 use core::ptr::addr_of_mut;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::hprintln;
 use swapctx::{Coroutine, CoroutineResult, Generator, StackArea, StackBuf};
 use swapctx_cortex_m4f::{run_on_process_stack, MpuStack};
 
@@ -27,8 +27,7 @@ use torture::{switch_with, Regs};
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     hprintln!("panic: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    swapctx_cortex_m4f::exit(false)
 }
 
 /// The consumer's stack: 8 KiB, the lowest 256 bytes an MPU guard.
@@ -57,11 +56,8 @@ extern "C" fn run() -> ! {
     let failures = register_torture(20_000);
     if failures == 0 {
         hprintln!("# all checks passed");
-        debug::exit(debug::EXIT_SUCCESS);
-    } else {
-        debug::exit(debug::EXIT_FAILURE);
     }
-    loop {}
+    swapctx_cortex_m4f::exit(failures == 0)
 }
 
 /// The demo: the producer sends each item into the consumer coroutine.
@@ -83,7 +79,10 @@ fn producer_consumer(stack: MpuStack) {
         let v = (state >> 16) % 10 + 1;
         hprintln!("# producer: sending data {}", v);
         sent += v;
-        assert!(matches!(consumer.resume(Some(v)), CoroutineResult::Yield(())));
+        assert!(matches!(
+            consumer.resume(Some(v)),
+            CoroutineResult::Yield(())
+        ));
     }
     match consumer.resume(None) {
         CoroutineResult::Return(total) => {
@@ -97,8 +96,7 @@ fn producer_consumer(stack: MpuStack) {
 /// A generator of Fibonacci numbers on a buffer without a guard.
 fn generator() {
     // SAFETY: the only use of GENERATOR_STACK; what runs on it fits.
-    let stack = unsafe { StackBuf::from_static(&mut (*addr_of_mut!(GENERATOR_STACK)).0) }
-        .unwrap();
+    let stack = unsafe { StackBuf::from_static(&mut (*addr_of_mut!(GENERATOR_STACK)).0) }.unwrap();
     let fib = Generator::with_stack(stack, |y| {
         let (mut a, mut b) = (0u32, 1u32);
         loop {
@@ -163,7 +161,12 @@ unsafe fn torture_loop(me: usize) {
             );
             if out != vals {
                 FAILURES += 1;
-                hprintln!("context {}: registers changed across a switch: {:?} != {:?}", me, out, vals);
+                hprintln!(
+                    "context {}: registers changed across a switch: {:?} != {:?}",
+                    me,
+                    out,
+                    vals
+                );
             }
         }
     }
@@ -186,8 +189,8 @@ fn register_torture(switches: u32) -> u32 {
         for (i, s) in stacks.iter_mut().enumerate() {
             let top = s.as_mut_ptr().add(FIBER_STACK);
             let top = (top as usize & !15) as *mut u8;
-            sps[i + 1] = swapctx::raw::Context::new(top, fiber, (i + 1) as *mut c_void)
-                .into_stack_pointer();
+            sps[i + 1] =
+                swapctx::raw::Context::new(top, fiber, (i + 1) as *mut c_void).into_stack_pointer();
         }
         torture_loop(0);
         let (steps, failures) = (STEPS, FAILURES);

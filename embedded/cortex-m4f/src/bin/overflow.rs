@@ -8,15 +8,14 @@
 use core::ptr::addr_of_mut;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::hprintln;
 use swapctx::Coroutine;
 use swapctx_cortex_m4f::{run_on_process_stack, MpuStack};
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     hprintln!("panic: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    swapctx_cortex_m4f::exit(false)
 }
 
 #[repr(C, align(256))]
@@ -40,8 +39,7 @@ extern "C" fn run() -> ! {
     let mut co: Coroutine<u32, (), u32, MpuStack> = Coroutine::with_stack(stack, |_, n| depth(n));
     let _ = co.resume(0);
     hprintln!("the coroutine returned: the guard did not stop it");
-    debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    swapctx_cortex_m4f::exit(true)
 }
 
 /// Recurses until the stack runs into its guard (on purpose).
