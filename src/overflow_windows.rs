@@ -181,10 +181,7 @@ unsafe extern "system" fn handler(info: *mut ExceptionPointers) -> i32 {
 #[cold]
 #[inline(never)]
 fn report(what: Overflow, g: GuardRange) -> ! {
-    let mut buf = Buf {
-        bytes: [0; 512],
-        len: 0,
-    };
+    let mut buf = Buf::new();
     overflow_message(&mut buf, what, g);
     let mut written = 0u32;
     // SAFETY: writes our live buffer to the standard error handle.

@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use swapctx::{Coroutine, CoroutineResult, Stack, Yielder};
 
-use crate::storm::{register_range, Storm, PROGRESS};
-use crate::{mix, new_stack, DropFlag};
+use crate::unix::storm::{register_range, Storm, PROGRESS};
+use crate::unix::{mix, new_stack, DropFlag};
 
 /// One step's report: everything a coroutine keeps in its locals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use swapctx::{Coroutine, CoroutineResult, Yielder};
 
-use crate::{mix, new_stack, wait_child, DropFlag};
+use crate::unix::{mix, new_stack, wait_child, DropFlag};
 
 const FORK_COROS: u64 = 5;
 const FORK_STEPS: u64 = 12;

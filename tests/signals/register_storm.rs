@@ -9,9 +9,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use swapctx::raw::Context;
 use swapctx::Stack;
 
-use crate::new_stack;
-use crate::storm::{mid_switch_goal, register_range, Storm, PROGRESS};
-use crate::torture::{self, Torture};
+use crate::unix::new_stack;
+use crate::unix::storm::{mid_switch_goal, register_range, Storm, PROGRESS};
+use crate::unix::torture::{self, Torture};
 
 const FIBERS: usize = 6;
 /// Switches between two looks at the storm's clock.

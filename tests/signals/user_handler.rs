@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use swapctx::{Coroutine, CoroutineResult};
 
-use crate::{in_child, new_stack, page_size, STACKS_MADE};
+use crate::unix::{in_child, new_stack, page_size, STACKS_MADE};
 
 static USER_HITS: AtomicUsize = AtomicUsize::new(0);
 static FAULT_PAGE: AtomicUsize = AtomicUsize::new(0);
