@@ -1,11 +1,11 @@
 //! # swapctx
 //!
 //! Stackful context switching: one hand-written assembly switch per
-//! architecture (x86_64, aarch64, riscv64; Linux and other ELF targets, and
-//! Windows x64 with the GNU toolchain) that
-//! saves the callee-saved registers and swaps stacks, like `swapcontext` but
-//! without its system call; guarded, lazily committed stacks; and safe
-//! coroutines and generators on top.
+//! architecture (x86_64, x86, aarch64, arm, riscv64, powerpc64le and s390x
+//! on Linux and other ELF targets; Windows x64 with the GNU toolchain; the
+//! Cortex-M4F on bare metal) that saves the callee-saved registers and
+//! swaps stacks, like `swapcontext` but without its system call; guarded,
+//! lazily committed stacks; and safe coroutines and generators on top.
 //!
 //! ```toml
 //! [dependencies]
