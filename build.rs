@@ -156,12 +156,25 @@ fn main() {
         std::fs::write(dir.join("layout.h"), header).expect("write layout.h");
     }
 
-    cc::Build::new()
+    let mut build = cc::Build::new();
+    build
         .file(file)
         .include("asm")
         .include(out.join("layout").join(&module))
-        .define("SWAPCTX_SYM_TAG", tag.as_str())
-        .compile("swapctx_switch");
+        .define("SWAPCTX_SYM_TAG", tag.as_str());
+    // arm: the mode the crate's code is in (a C compiler's own default
+    // may differ: Debian's armhf gcc assembles Thumb-2 unless told), and
+    // whether the core is M-profile.
+    if arch == "arm" && target.starts_with("thumb") {
+        build.define("SWAPCTX_THUMB", "1");
+        if ["thumbv6m", "thumbv7m", "thumbv7em", "thumbv8m"]
+            .iter()
+            .any(|p| target.starts_with(p))
+        {
+            build.define("SWAPCTX_MCLASS", "1");
+        }
+    }
+    build.compile("swapctx_switch");
 }
 
 /// The `pub const NAME: usize = <number>;` items of a layout file, which

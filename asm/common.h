@@ -81,8 +81,9 @@
 #  define FUNC_ALIGN .p2align 2
 /* On arm `@` starts a comment: symbol types are written `%function`. */
 #  undef TYPE
-#  if defined(__thumb__)
-/* Thumb code (the M profile, thumbv7neon): `.thumb_func` marks the symbol
+#  if defined(SWAPCTX_THUMB)
+/* Thumb code (build.rs defines SWAPCTX_THUMB for a thumb* target: the M
+ * profile, thumbv7neon): `.thumb_func` marks the symbol
  * as Thumb, so that its address has bit 0 set and `bx`/`blx` to it stay in
  * Thumb state. */
 #    define TYPE(sym) .type sym, %function; .thumb_func

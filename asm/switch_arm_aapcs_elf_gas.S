@@ -102,12 +102,12 @@
 #endif
 
     .syntax unified
-#if defined(__thumb__)
+#if defined(SWAPCTX_THUMB)         /* build.rs: a thumb* target */
     .thumb                          /* Thumb-2 (T32): M-profile cores have no ARM state */
 #else
     .arm
 #endif
-#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(SWAPCTX_MCLASS)         /* build.rs: an M-profile target */
     .fpu fpv4-sp-d16                /* Cortex-M4F: s0-s31, seen as d0-d15 by vpush/vpop */
 #else
     .fpu vfpv3-d16
@@ -288,7 +288,7 @@ FUNC_BEGIN(SYM(coroutine_trampoline))
      * lr, set by hand, is the return address an unwinder sees (bit 0
      * clear in ARM code, set in Thumb code).
      */
-#if defined(__thumb__)
+#if defined(SWAPCTX_THUMB)
     adr     lr, 1f + 1              /* the return address an unwinder sees (Thumb: bit 0 set) */
 #else
     adr     lr, 1f                  /* the return address an unwinder sees */

@@ -201,9 +201,11 @@ impl StackBuf {
     /// ```
     /// use swapctx::{Error, StackBuf};
     ///
-    /// let mut words = [0u128; 8]; // 128 bytes, 16-byte aligned
+    /// #[repr(C, align(16))]
+    /// struct Aligned([u8; 128]);
+    /// let mut bytes = Aligned([0; 128]);
     /// // SAFETY: refused before anything is written.
-    /// let err = unsafe { StackBuf::from_raw_parts(words.as_mut_ptr().cast(), 128) }.unwrap_err();
+    /// let err = unsafe { StackBuf::from_raw_parts(bytes.0.as_mut_ptr(), 128) }.unwrap_err();
     /// assert_eq!(err, Error::StackTooSmall { size: 128, min: StackBuf::MIN_SIZE });
     /// ```
     pub unsafe fn from_raw_parts(bottom: *mut u8, len: usize) -> Result<StackBuf> {
@@ -532,8 +534,11 @@ mod tests {
 
     #[test]
     fn misaligned_and_small_memory_is_refused_with_its_own_error() {
-        let mut words = [0u128; 256];
-        let p = words.as_mut_ptr().cast::<u8>();
+        // 16-byte aligned on every target (u128 is 8-byte aligned on some).
+        #[repr(C, align(16))]
+        struct Aligned([u8; 4096]);
+        let mut bytes = Aligned([0; 4096]);
+        let p = bytes.0.as_mut_ptr();
         // SAFETY: every call is refused before the memory is used.
         unsafe {
             assert_eq!(

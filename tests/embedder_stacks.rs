@@ -162,7 +162,12 @@ fn dropping_a_suspended_coroutine_follows_the_no_unwind_rule_without_std() {
         assert_eq!(abandoned_stacks(), before);
     } else {
         assert_eq!(drops.get(), 0, "nothing on the stack was dropped");
-        assert_eq!(abandoned_stacks(), before + 1);
+        // At least this one: the count is the process's, and the other
+        // tests, on other threads, may abandon stacks meanwhile.
+        assert!(
+            abandoned_stacks() > before,
+            "the abandoned stack is counted"
+        );
     }
 }
 

@@ -421,9 +421,15 @@ mod tests {
         }
     }
 
+    /// 16 bytes, 16-byte aligned on every target (u128 is 8-byte aligned
+    /// on some).
+    #[repr(C, align(16))]
+    #[derive(Clone, Copy)]
+    struct Chunk([u8; 16]);
+
     /// 16 KiB of aligned memory.
-    fn memory() -> Vec<u128> {
-        vec![0u128; 1024]
+    fn memory() -> Vec<Chunk> {
+        vec![Chunk([0; 16]); 1024]
     }
 
     #[test]
