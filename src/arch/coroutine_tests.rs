@@ -462,54 +462,50 @@ const fn known_values<const N: usize>(seed: usize) -> [usize; N] {
 // `resume_template!` (the very template of `resume`), and restores;
 // `swapctx_test_suspend_loaded` does the same around `suspend_template!`.
 // No unwind info: the walk stops in them.
+/// x86_64 (System V): saves rbx, rbp and r12-r15, loads rbx and rbp, runs
+/// `$template` (rsi = the slots, rdi = the value, as the templates want).
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+macro_rules! x86_64_test_function {
+    ($name:literal, $template:expr) => {
+        concat!(
+            ".globl ",
+            $name,
+            "\n",
+            ".hidden ",
+            $name,
+            "\n",
+            $name,
+            ":\n", // (value rdi, slots rsi, values rdx)
+            "push rbp\n",
+            "push rbx\n", // save the callee-saved registers
+            "push r12\n",
+            "push r13\n",
+            "push r14\n",
+            "push r15\n",
+            "sub rsp, 8\n",     // keep rsp 16-byte aligned
+            "mov rbx, [rdx]\n", // load the known values
+            "mov rbp, [rdx + 8]\n",
+            $template,
+            "add rsp, 8\n",
+            "pop r15\n",
+            "pop r14\n",
+            "pop r13\n",
+            "pop r12\n",
+            "pop rbx\n",
+            "pop rbp\n",      // restore them
+            "mov rax, rdi\n", // the value
+            "ret\n",
+        )
+    };
+}
+
 #[cfg(all(target_arch = "x86_64", not(windows)))]
 core::arch::global_asm!(
     ".text",
     ".p2align 4",
-    ".globl swapctx_test_resume_loaded",
-    ".hidden swapctx_test_resume_loaded",
-    "swapctx_test_resume_loaded:",  // (value: rdi, slots: rsi, values: rdx)
-    "push rbp",                     // save the callee-saved registers
-    "push rbx",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    "sub rsp, 8",                   // keep rsp 16-byte aligned
-    "mov rbx, [rdx]",               // load the known values
-    "mov rbp, [rdx + 8]",
-    super::resume_template!(),
-    "add rsp, 8",
-    "pop r15",                      // restore the callee-saved registers
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    "mov rax, rdi",                 // the value the coroutine passed back
-    "ret",
-    ".globl swapctx_test_suspend_loaded",
-    ".hidden swapctx_test_suspend_loaded",
-    "swapctx_test_suspend_loaded:", // (value: rdi, slots: rsi, values: rdx)
-    "push rbp",                     // save the callee-saved registers
-    "push rbx",
-    "push r12",
-    "push r13",
-    "push r14",
-    "push r15",
-    "sub rsp, 8",                   // keep rsp 16-byte aligned
-    "mov rbx, [rdx]",               // load the known values
-    "mov rbp, [rdx + 8]",
-    super::suspend_template!(),
-    "add rsp, 8",
-    "pop r15",                      // restore the callee-saved registers
-    "pop r14",
-    "pop r13",
-    "pop r12",
-    "pop rbx",
-    "pop rbp",
-    "mov rax, rdi",                 // the value of the next resume
-    "ret",
+    x86_64_test_function!("swapctx_test_resume_loaded", super::resume_template!()),
+    ".p2align 4",
+    x86_64_test_function!("swapctx_test_suspend_loaded", super::suspend_template!()),
     enter = sym super::swapctx_coroutine_enter,
 );
 
@@ -596,64 +592,54 @@ core::arch::global_asm!(
     enter = sym super::swapctx_coroutine_enter,
 );
 
+/// aarch64: saves x19-x30 and d8-d15, loads x29 and x19, runs `$template`
+/// (x1 = the slots, x0 = the value).
+#[cfg(target_arch = "aarch64")]
+macro_rules! aarch64_test_function {
+    ($name:literal, $template:expr) => {
+        concat!(
+            ".globl ",
+            $name,
+            "\n",
+            ".hidden ",
+            $name,
+            "\n",
+            $name,
+            ":\n",                          // (value x0, slots x1, values x2)
+            "stp x29, x30, [sp, #-160]!\n", // save the callee-saved registers and lr
+            "stp x19, x20, [sp, #16]\n",
+            "stp x21, x22, [sp, #32]\n",
+            "stp x23, x24, [sp, #48]\n",
+            "stp x25, x26, [sp, #64]\n",
+            "stp x27, x28, [sp, #80]\n",
+            "stp d8, d9, [sp, #96]\n",
+            "stp d10, d11, [sp, #112]\n",
+            "stp d12, d13, [sp, #128]\n",
+            "stp d14, d15, [sp, #144]\n",
+            "ldr x29, [x2]\n", // load the known values
+            "ldr x19, [x2, #8]\n",
+            $template,
+            "ldp d14, d15, [sp, #144]\n",
+            "ldp d12, d13, [sp, #128]\n",
+            "ldp d10, d11, [sp, #112]\n",
+            "ldp d8, d9, [sp, #96]\n",
+            "ldp x27, x28, [sp, #80]\n",
+            "ldp x25, x26, [sp, #64]\n",
+            "ldp x23, x24, [sp, #48]\n",
+            "ldp x21, x22, [sp, #32]\n",
+            "ldp x19, x20, [sp, #16]\n",
+            "ldp x29, x30, [sp], #160\n", // restore them and lr
+            "ret\n",                      // x0: the value
+        )
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(
     ".text",
     ".p2align 2",
-    ".globl swapctx_test_resume_loaded",
-    ".hidden swapctx_test_resume_loaded",
-    "swapctx_test_resume_loaded:",  // (value: x0, slots: x1, values: x2)
-    "stp x29, x30, [sp, #-160]!",   // save the callee-saved registers and lr
-    "stp x19, x20, [sp, #16]",
-    "stp x21, x22, [sp, #32]",
-    "stp x23, x24, [sp, #48]",
-    "stp x25, x26, [sp, #64]",
-    "stp x27, x28, [sp, #80]",
-    "stp d8, d9, [sp, #96]",
-    "stp d10, d11, [sp, #112]",
-    "stp d12, d13, [sp, #128]",
-    "stp d14, d15, [sp, #144]",
-    "ldr x29, [x2]",                // load the known values
-    "ldr x19, [x2, #8]",
-    super::resume_template!(),
-    "ldp d14, d15, [sp, #144]",     // restore the callee-saved registers
-    "ldp d12, d13, [sp, #128]",
-    "ldp d10, d11, [sp, #112]",
-    "ldp d8, d9, [sp, #96]",
-    "ldp x27, x28, [sp, #80]",
-    "ldp x25, x26, [sp, #64]",
-    "ldp x23, x24, [sp, #48]",
-    "ldp x21, x22, [sp, #32]",
-    "ldp x19, x20, [sp, #16]",
-    "ldp x29, x30, [sp], #160",     // and lr
-    "ret",                          // x0: the value the coroutine passed back
-    ".globl swapctx_test_suspend_loaded",
-    ".hidden swapctx_test_suspend_loaded",
-    "swapctx_test_suspend_loaded:", // (value: x0, slots: x1, values: x2)
-    "stp x29, x30, [sp, #-160]!",   // save the callee-saved registers and lr
-    "stp x19, x20, [sp, #16]",
-    "stp x21, x22, [sp, #32]",
-    "stp x23, x24, [sp, #48]",
-    "stp x25, x26, [sp, #64]",
-    "stp x27, x28, [sp, #80]",
-    "stp d8, d9, [sp, #96]",
-    "stp d10, d11, [sp, #112]",
-    "stp d12, d13, [sp, #128]",
-    "stp d14, d15, [sp, #144]",
-    "ldr x29, [x2]",                // load the known values
-    "ldr x19, [x2, #8]",
-    super::suspend_template!(),
-    "ldp d14, d15, [sp, #144]",     // restore the callee-saved registers
-    "ldp d12, d13, [sp, #128]",
-    "ldp d10, d11, [sp, #112]",
-    "ldp d8, d9, [sp, #96]",
-    "ldp x27, x28, [sp, #80]",
-    "ldp x25, x26, [sp, #64]",
-    "ldp x23, x24, [sp, #48]",
-    "ldp x21, x22, [sp, #32]",
-    "ldp x19, x20, [sp, #16]",
-    "ldp x29, x30, [sp], #160",     // and lr
-    "ret",                          // x0: the value of the next resume
+    aarch64_test_function!("swapctx_test_resume_loaded", super::resume_template!()),
+    aarch64_test_function!("swapctx_test_suspend_loaded", super::suspend_template!()),
     enter = sym super::swapctx_coroutine_enter,
 );
 
