@@ -186,6 +186,21 @@ impl Manual {
         }
         Manual { stack, slots }
     }
+
+    /// A coroutine whose entry gets its own slots as its data.
+    fn with_slots_as_data(entry: extern "C" fn(usize, *mut c_void) -> !) -> Manual {
+        let co = Manual::new(entry, ptr::null_mut());
+        // SAFETY: as in `new`: the init words are ours to rewrite.
+        unsafe {
+            let sp = init_coroutine(
+                co.slots.cast(),
+                entry as *const () as usize,
+                co.slots as usize,
+            );
+            co.slots.write([ptr::null_mut(), sp]);
+        }
+        co
+    }
 }
 
 /// What the coroutine's walk found, in the order it found it.
@@ -309,17 +324,7 @@ extern "C" fn suspending_entry(_value: usize, data: *mut c_void) -> ! {
     ignore = "a coroutine made by hand is not announced to AddressSanitizer"
 )]
 fn a_suspended_coroutines_words_are_where_the_layout_says() {
-    let co = Manual::new(suspending_entry, ptr::null_mut());
-    // The entry's data is the slots themselves.
-    // SAFETY: as in `Manual::new`: the init words are ours to rewrite.
-    unsafe {
-        let sp = init_coroutine(
-            co.slots.cast(),
-            suspending_entry as *const () as usize,
-            co.slots as usize,
-        );
-        co.slots.write([ptr::null_mut(), sp]);
-    }
+    let co = Manual::with_slots_as_data(suspending_entry);
     assert_eq!(resume_once(&co), 7);
     // SAFETY: the coroutine is suspended: `this` is its saved sp, with
     // CO_FRAME_SIZE saved bytes above it, inside its stack.
@@ -1130,16 +1135,7 @@ extern "C" fn loaded_suspending_entry(_value: usize, data: *mut c_void) -> ! {
     ignore = "a coroutine made by hand is not announced to AddressSanitizer"
 )]
 fn a_suspended_coroutines_words_hold_its_live_registers() {
-    let co = Manual::new(loaded_suspending_entry, ptr::null_mut());
-    // SAFETY: as in `Manual::new`; the entry's data is the slots themselves.
-    unsafe {
-        let sp = init_coroutine(
-            co.slots.cast(),
-            loaded_suspending_entry as *const () as usize,
-            co.slots as usize,
-        );
-        co.slots.write([ptr::null_mut(), sp]);
-    }
+    let co = Manual::with_slots_as_data(loaded_suspending_entry);
     assert_eq!(resume_once(&co), 7);
     // SAFETY: the coroutine is suspended: `this` is its saved sp, with
     // CO_FRAME_SIZE saved bytes above it, inside its stack.
