@@ -114,7 +114,7 @@ enum swapctx_status {
      * the limit */
     SWAPCTX_ERR_ADDRESS_SPACE_LIMIT = 9,
     /* the memory given for a stack is too small: a stack on the embedder's
-     * memory needs at least StackBuf::MIN_SIZE (4096) bytes, for the
+     * memory needs at least StackBuf::MIN_SIZE (8192) bytes, for the
      * canary, the coroutine's slots and its first frames; give a bigger
      * buffer */
     SWAPCTX_ERR_STACK_TOO_SMALL = 10,
@@ -243,7 +243,7 @@ int swapctx_context_switch(swapctx_context *save, swapctx_context *to, uintptr_t
  * ------------------------------------------------------------------------- */
 
 /* The smallest memory swapctx_coro_new accepts, and its alignment. */
-#define SWAPCTX_CORO_MIN_SIZE 4096
+#define SWAPCTX_CORO_MIN_SIZE 8192
 #define SWAPCTX_CORO_ALIGN 16
 
 /* What swapctx_coro_status returns. */

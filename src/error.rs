@@ -120,7 +120,7 @@ pub(crate) mod text {
         or raise the limit";
     /// [`Error::StackTooSmall`](super::Error::StackTooSmall).
     pub(crate) const STACK_TOO_SMALL: &CStr = c"the memory given for a stack is too small: \
-        a stack on the embedder's memory needs at least StackBuf::MIN_SIZE (4096) bytes, \
+        a stack on the embedder's memory needs at least StackBuf::MIN_SIZE (8192) bytes, \
         for the canary, the coroutine's slots and its first frames; give a bigger buffer";
     /// [`Error::StackMisaligned`](super::Error::StackMisaligned).
     pub(crate) const STACK_MISALIGNED: &CStr = c"the memory given for a stack is misaligned: \

@@ -157,13 +157,13 @@ impl StackBuf {
     /// The alignment of the memory's start and of its size: 16 bytes.
     pub const ALIGN: usize = 16;
 
-    /// The smallest memory a `StackBuf` accepts: 4 KiB. Enough for a
+    /// The smallest memory a `StackBuf` accepts: 8 KiB. Enough for a
     /// coroutine that does little, in every profile (the canary, the
     /// coroutine's slots, its entry's frames, which in an unoptimised
     /// `std` build include `catch_unwind`'s, and a small closure:
     /// `tests/embedder_stacks.rs` runs one on exactly this much). What the
     /// code run on it needs beyond that is the embedder's to size.
-    pub const MIN_SIZE: usize = 4096;
+    pub const MIN_SIZE: usize = 8192;
 
     /// Checks the rules (see [Sizes and alignment](self#sizes-and-alignment)).
     fn check(bottom: *mut u8, size: usize) -> Result<()> {
@@ -536,8 +536,8 @@ mod tests {
     fn misaligned_and_small_memory_is_refused_with_its_own_error() {
         // 16-byte aligned on every target (u128 is 8-byte aligned on some).
         #[repr(C, align(16))]
-        struct Aligned([u8; 4096]);
-        let mut bytes = Aligned([0; 4096]);
+        struct Aligned([u8; 8192]);
+        let mut bytes = Aligned([0; 8192]);
         let p = bytes.0.as_mut_ptr();
         // SAFETY: every call is refused before the memory is used.
         unsafe {

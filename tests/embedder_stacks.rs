@@ -83,24 +83,24 @@ fn the_same_buffer_runs_coroutine_after_coroutine() {
 
 #[test]
 fn memory_too_small_or_misaligned_gets_its_own_error() {
-    static mut AREA: StackArea<8192> = StackArea::new();
+    static mut AREA: StackArea<16384> = StackArea::new();
     // SAFETY: AREA is used by this test only; every call is refused before
     // anything is written.
     let bytes = unsafe { &mut (*addr_of_mut!(AREA)).0 };
     let p = bytes.as_mut_ptr();
     // SAFETY: as above.
     unsafe {
-        let err = StackBuf::from_raw_parts(p, 4080).unwrap_err();
+        let err = StackBuf::from_raw_parts(p, 8176).unwrap_err();
         assert_eq!(
             err,
             Error::StackTooSmall {
-                size: 4080,
+                size: 8176,
                 min: StackBuf::MIN_SIZE
             }
         );
         assert!(
             err.to_string()
-                .contains("4080 bytes given; the minimum is 4096"),
+                .contains("8176 bytes given; the minimum is 8192"),
             "{err}"
         );
         let err = StackBuf::from_raw_parts(p.add(4), 2048).unwrap_err();

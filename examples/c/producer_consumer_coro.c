@@ -80,7 +80,7 @@ static void *wait_forever(swapctx_coro *co, void *arg) {
 
 /* The error codes a C programmer meets; returns how many checks passed. */
 static int check_errors(void) {
-    static alignas(16) unsigned char small[4096];
+    static alignas(SWAPCTX_CORO_ALIGN) unsigned char small[SWAPCTX_CORO_MIN_SIZE];
     swapctx_coro *co = NULL;
     int passed = 0;
 

@@ -164,7 +164,7 @@ unsafe fn make(stack: CStack, f: CoroFn, data: *mut c_void, co_out: *mut *mut Co
 ///
 /// Makes a coroutine on the caller's memory, which must start at a
 /// multiple of 16 bytes, be a multiple of 16 bytes long and at least
-/// `SWAPCTX_CORO_MIN_SIZE` (4096) bytes. It has no guard page: the lowest
+/// `SWAPCTX_CORO_MIN_SIZE` (8192) bytes. It has no guard page: the lowest
 /// 32 bytes hold a canary, checked at every switch back from the
 /// coroutine. On error `*co_out` is set to NULL.
 ///

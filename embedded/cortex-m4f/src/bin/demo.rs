@@ -35,7 +35,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 struct Guarded([u8; 8192]);
 static mut CONSUMER_STACK: Guarded = Guarded([0; 8192]);
 /// The generator's stack: the embedder's memory, with a canary.
-static mut GENERATOR_STACK: StackArea<4096> = StackArea::new();
+static mut GENERATOR_STACK: StackArea<8192> = StackArea::new();
 /// The thread's own (process) stack.
 static mut MAIN_STACK: [u8; 16384] = [0; 16384];
 
