@@ -173,14 +173,16 @@ FUNC_END(SYM(trampoline))
 
 /*
  * The way into a coroutine, called by `resume` (src/arch/x86_64.rs) after
- * it pushed rbp and rbx; rsi = the coroutine's slots [link, this], rdi =
- * the value. The `call` that got here pushed the resumer's resume address;
- * the coroutine's `suspend` comes back with the `ret` that matches it.
+ * it pushed rbp and rbx; r12 = the coroutine's slots [link, this] (the
+ * slots register, which both sides keep: the coroutine gets it unchanged),
+ * rdi = the value. The `call` that got here pushed the resumer's resume
+ * address; the coroutine's `suspend` comes back with the `ret` that
+ * matches it.
  */
 FUNC_BEGIN(SYM(coroutine_enter))
     .cfi_startproc
-    movq    %rsp, SWAPCTX_SLOT_LINK(%rsi) /* link = resumer's sp (its return address on top) */
-    movq    SWAPCTX_SLOT_THIS(%rsi), %rsp /* load the coroutine's saved sp */
+    movq    %rsp, SWAPCTX_SLOT_LINK(%r12) /* link = resumer's sp (its return address on top) */
+    movq    SWAPCTX_SLOT_THIS(%r12), %rsp /* load the coroutine's saved sp */
     .cfi_undefined %rip             /* (the rest is the coroutine's: no caller to walk to) */
     popq    %rcx                    /* its resume address */
     jmpq    *%rcx                   /* resume it; rdi carries the value */

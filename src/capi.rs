@@ -334,7 +334,7 @@ pub unsafe extern "C" fn swapctx_context_switch(
     }
     // A thread made with pthread_create has no alternate signal stack, and
     // without one an overflow of the context's stack could not be reported.
-    crate::overflow::ensure_altstack_once();
+    crate::thread::prepare();
     // SAFETY: checked non-null; the caller guarantees a valid context.
     let sp = unsafe { (*to).stack_pointer() };
     if sp.is_null() || sp as usize % crate::arch::SAVED_SP_ALIGN != 0 {

@@ -23,13 +23,19 @@
 //!
 //! # How one resume works
 //!
-//! The top of every coroutine stack holds two stack-pointer slots and the
-//! closure:
+//! The top of every coroutine stack holds the closure, a mailbox and two
+//! stack-pointer slots:
 //!
 //! ```text
 //!   stack top ──►  +-----------------------------+
 //!                  | (scoped: the scope's entry) |
 //!                  | the closure F (moved here)  |
+//!                  +-----------------------------+
+//!                  | the Finish of the last      |  the mailbox
+//!                  |   switch                    |
+//!                  | the letter: an input or a   |
+//!                  |   yielded value             |
+//!                  | the unwind word             |  +16
 //!   slots ─────►   +-----------------------------+  16-byte aligned
 //!                  | this: coroutine's saved sp  |  +8
 //!                  | link: resumer's saved sp    |  +0
@@ -40,13 +46,15 @@
 //! `resume` saves the resumer into `link` and loads `this`; `suspend` saves
 //! the coroutine into `this` and loads `link`. Both are inline assembly
 //! (`src/arch`), not the raw C-ABI switch of [`raw`](crate::raw): they save
-//! only what the compiler cannot keep in other registers. The word that
-//! crosses each switch is a pointer to a value on the sender's stack: the
-//! input going in (or 0, "unwind", from drop), the yielded value or a
-//! `Finish` (return, panic, unwound) coming out; the last switch nulls
-//! `this`, which is how the resumer tells a `Finish` from a yield. The
-//! receiver moves the value out with `ptr::read`, the sender forgets it.
-//! Nothing is allocated on this path, and nothing but the value is written.
+//! only what the compiler cannot keep in other registers. No value crosses
+//! in a register: the sender moves it into the mailbox before it switches
+//! (the input going in, the yielded value or a `Finish` (return, panic,
+//! unwound) coming out), and the receiver moves it out with `ptr::read` at
+//! once; drop sets the unwind word instead of sending an input. Both sides
+//! keep the slots pointer in a register across the switch, so the mailbox
+//! is a fixed offset away. The last switch nulls `this`, which is how the
+//! resumer tells a `Finish` from a yield. Nothing is allocated on this
+//! path, and nothing but the value is written.
 //!
 //! # Panics and drop
 //!
@@ -55,9 +63,9 @@
 //! is re-raised from `resume` with the original payload: no unwinding ever
 //! crosses the assembly.
 //!
-//! Dropping a suspended coroutine resumes it with "unwind": its pending
-//! `suspend` starts an unwind (with a private payload that names the
-//! coroutine, and without the panic hook), so every destructor on its
+//! Dropping a suspended coroutine resumes it with its unwind word set: its
+//! pending `suspend` starts an unwind (with a private payload that names
+//! the coroutine, and without the panic hook), so every destructor on its
 //! stack runs, and the last switch reports back. If the body catches that
 //! unwind (`catch_unwind` around `suspend`) and suspends again, drop drops
 //! the yielded value and sends "unwind" again, so the clean-up cannot be
@@ -248,9 +256,10 @@ const _: () = assert!(mem::offset_of!(Slots, link) == arch::SLOT_LINK);
 const _: () = assert!(mem::offset_of!(Slots, this) == arch::SLOT_THIS);
 const _: () = assert!(mem::size_of::<Slots>() == arch::TOP_RESERVED);
 
-/// Sent out of the coroutine by its last switch. (A yield sends a pointer
-/// to the yielded value itself; the resumer tells the two apart by the
-/// coroutine's `this` slot, which the last switch leaves null.)
+/// Left in the mailbox by the coroutine's last switch (`Mail::finish`). (A
+/// yield leaves the yielded value in the letter instead; the resumer tells
+/// the two apart by the coroutine's `this` slot, which the last switch
+/// leaves null.)
 enum Finish<R> {
     Return(R),
     #[cfg(feature = "std")]
@@ -285,8 +294,147 @@ struct ForcedUnwind {
 #[cfg_attr(not(panic = "unwind"), allow(dead_code))]
 const MAX_UNWIND_ROUNDS: u32 = 64;
 
-/// The word a resume sends in place of a pointer to the input: "unwind".
-const UNWIND: usize = 0;
+/// The mailbox, right above a coroutine's slots, through which every value
+/// crosses a switch: a resume's input, a suspend's yielded value, and the
+/// last switch's `Finish`. Each side writes the value there before it
+/// switches and the other side moves it out at once after. The slots
+/// register of the switch (`src/arch`) points just below it, so neither
+/// side computes or passes an address per switch, and the switch itself
+/// carries no value.
+///
+/// ```text
+///   slots + Mail::<I, Y>::finish::<R>()  the Finish<R> of the last switch
+///   slots + Mail::<I, Y>::LETTER         the letter: an I or a Y (`post`)
+///   slots + MAIL_UNWIND                  the unwind word: non-zero once
+///                                        drop resumes the coroutine to
+///                                        clean it up
+///   slots                                link, this (`Slots`)
+/// ```
+///
+/// The `Yielder` knows only `I` and `Y`, so the letter's place depends on
+/// them alone; the `Finish<R>` goes above it.
+struct Mail<I, Y>(PhantomData<(I, Y)>);
+
+/// The unwind word's offset from the slots: right above them.
+const MAIL_UNWIND: usize = mem::size_of::<Slots>();
+
+impl<I, Y> Mail<I, Y> {
+    const LETTER_ALIGN: usize = max(letter_align::<I>(), letter_align::<Y>());
+    /// The letter's offset from the slots.
+    const LETTER: usize = round_up(MAIL_UNWIND + mem::size_of::<usize>(), Self::LETTER_ALIGN);
+    /// The letter's end, from the slots.
+    const LETTER_END: usize = Self::LETTER + max(letter_size::<I>(), letter_size::<Y>());
+    /// The slots are `STACK_ALIGN`-aligned, which must do for the letter.
+    const ALIGNED: () = assert!(Self::LETTER_ALIGN <= arch::STACK_ALIGN);
+
+    /// The letter of the coroutine whose slots are at `slots`.
+    #[inline(always)]
+    fn letter(slots: *mut Slots) -> *mut u8 {
+        let () = Self::ALIGNED;
+        slots.cast::<u8>().wrapping_add(Self::LETTER)
+    }
+
+    /// The offset of the `Finish<R>` from the slots.
+    const fn finish_offset<R>() -> usize {
+        round_up(Self::LETTER_END, mem::align_of::<Finish<R>>())
+    }
+
+    /// The whole mailbox, from the slots up, for a coroutine returning `R`.
+    const fn span<R>() -> usize {
+        Self::finish_offset::<R>() + mem::size_of::<Finish<R>>()
+    }
+
+    /// The alignment the slots need: the stack's, or the `Finish<R>`'s.
+    const fn slots_align<R>() -> usize {
+        max(arch::STACK_ALIGN, mem::align_of::<Finish<R>>())
+    }
+
+    /// Where the last switch of the coroutine whose slots are at `slots`
+    /// leaves its `Finish<R>`.
+    #[inline(always)]
+    fn finish<R>(slots: *mut Slots) -> *mut Finish<R> {
+        slots
+            .cast::<u8>()
+            .wrapping_add(Self::finish_offset::<R>())
+            .cast()
+    }
+}
+
+/// The unwind word of the coroutine whose slots are at `slots`.
+#[inline(always)]
+fn unwind_word(slots: *mut Slots) -> *mut usize {
+    slots.cast::<u8>().wrapping_add(MAIL_UNWIND).cast()
+}
+
+/// A value of at most two words travels in the letter itself; a bigger
+/// one stays in its sender's frame, and the letter holds its address (so
+/// it is copied once, as a move would, not twice).
+const fn in_letter<T>() -> bool {
+    mem::size_of::<T>() <= 2 * mem::size_of::<usize>()
+}
+
+const fn letter_size<T>() -> usize {
+    if in_letter::<T>() {
+        mem::size_of::<T>()
+    } else {
+        mem::size_of::<*const T>()
+    }
+}
+
+const fn letter_align<T>() -> usize {
+    if in_letter::<T>() {
+        mem::align_of::<T>()
+    } else {
+        mem::align_of::<*const T>()
+    }
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `x` rounded up to `align`, a power of two.
+const fn round_up(x: usize, align: usize) -> usize {
+    (x + align - 1) & !(align - 1)
+}
+
+/// Leaves `value` in the letter at `at` for the other side, which takes it
+/// with [`take`] before anything else.
+///
+/// # Safety
+/// `at` is a letter that fits a `T` (`Mail::letter`); `value` stays where
+/// it is, not dropped, until the other side has taken it.
+#[inline(always)]
+unsafe fn post<T>(at: *mut u8, value: &ManuallyDrop<T>) {
+    // SAFETY: per the contract; the letter is aligned for T or a pointer.
+    unsafe {
+        if in_letter::<T>() {
+            ptr::write(at.cast::<T>(), ptr::read(&**value));
+        } else {
+            ptr::write(at.cast::<*const T>(), &**value as *const T);
+        }
+    }
+}
+
+/// Moves out the `T` that [`post`] left at `at`.
+///
+/// # Safety
+/// `at` holds a `T` posted by the other side and not taken yet.
+#[inline(always)]
+unsafe fn take<T>(at: *mut u8) -> T {
+    // SAFETY: per the contract.
+    unsafe {
+        if in_letter::<T>() {
+            ptr::read(at.cast::<T>())
+        } else {
+            ptr::read(ptr::read(at.cast::<*const T>()))
+        }
+    }
+}
 
 /// How many times the closure's bytes can be on the coroutine stack at
 /// once before it runs: where `with_stack` puts it, and the copy the
@@ -364,23 +512,26 @@ impl<I, Y> Yielder<I, Y> {
             suspend_while_panicking();
         }
         let value = ManuallyDrop::new(value);
+        let slots = self.slots;
+        let letter = Mail::<I, Y>::letter(slots);
         // SAFETY: `slots` is at the top of the stack of the coroutine this
         // Yielder was lent to, which is running (we are in its closure or
         // in an inner coroutine it resumed): `link` holds its resumer,
-        // suspended in `resume`, which moves the value out before anything
-        // else and sends back a pointer to its input (which we move out at
-        // once: it forgets it) or UNWIND.
+        // suspended in `resume`, which takes the value out of the letter
+        // before anything else. It resumes us with its input in the letter
+        // (which we take at once), or with the unwind word set.
         unsafe {
+            post::<Y>(letter, &value);
             let fake = tools::start_switch(&self.resumer);
-            let p = arch::suspend(self.slots.cast(), &*value as *const Y as usize);
+            arch::suspend(slots.cast());
             tools::finish_switch(fake, Some(&self.resumer));
-            // Without `std` drop never sends UNWIND to a suspended
+            // Without `std` drop never sets the unwind word of a suspended
             // coroutine: it abandons it (see `force_unwind`).
             #[cfg(feature = "std")]
-            if p == UNWIND {
-                forced_unwind(self.slots as usize);
+            if *unwind_word(slots) != 0 {
+                forced_unwind(slots as usize);
             }
-            ptr::read(p as *const I)
+            take::<I>(letter)
         }
     }
 }
@@ -442,19 +593,24 @@ fn drop_quietly<T>(value: T) {
     run_quietly(move || drop(value));
 }
 
-/// Where the closure and the slots go below `top` (a stack's top, or below
-/// what a scope keeps there), for a closure type `F`: `(closure, slots)`.
-/// `slots` is 16-byte aligned and is also the top that the first frame is
-/// built under.
-fn layout<F>(top: *mut u8) -> (*mut F, *mut Slots) {
+/// Where the closure, the mailbox and the slots go below `top` (a stack's
+/// top, or below what a scope keeps there), for a closure type `F`:
+/// `(closure, slots)`. `slots` is 16-byte aligned and is also the top that
+/// the first frame is built under; the mailbox ([`Mail`]) is between the
+/// two.
+fn layout<F, I, Y, R>(top: *mut u8) -> (*mut F, *mut Slots) {
     let top = top as usize;
     let closure = (top - mem::size_of::<F>()) & !(mem::align_of::<F>() - 1);
-    (closure as *mut F, slots_below(closure as *mut u8))
+    (
+        closure as *mut F,
+        slots_below::<I, Y, R>(closure as *mut u8),
+    )
 }
 
 /// The slots under a closure placed by [`layout`].
-fn slots_below(closure: *mut u8) -> *mut Slots {
-    ((closure as usize & !(arch::STACK_ALIGN - 1)) - mem::size_of::<Slots>()) as *mut Slots
+fn slots_below<I, Y, R>(closure: *mut u8) -> *mut Slots {
+    let span = Mail::<I, Y>::span::<R>();
+    ((closure as usize - span) & !(Mail::<I, Y>::slots_align::<R>() - 1)) as *mut Slots
 }
 
 /// Moves the closure out of its place at the top of the stack and calls
@@ -477,12 +633,14 @@ where
 /// # Safety
 /// Only the trampoline calls it, for a context made by
 /// `RawCoroutine::with_stack_below`: `data` points at the closure at the
-/// top of the stack and `value` at the first input (or is UNWIND).
-unsafe extern "C" fn coroutine_entry<F, I, Y, R>(value: usize, data: *mut c_void) -> !
+/// top of the stack, and the letter holds the first input (or the unwind
+/// word is set). (`_value` is what the switch's value register held: the
+/// trampolines pass it on, and it means nothing here.)
+unsafe extern "C" fn coroutine_entry<F, I, Y, R>(_value: usize, data: *mut c_void) -> !
 where
     F: FnOnce(&Yielder<I, Y>, I) -> R,
 {
-    let slots = slots_below(data.cast());
+    let slots = slots_below::<I, Y, R>(data.cast());
     let closure = data.cast::<F>();
     let yielder = Yielder {
         slots,
@@ -491,8 +649,10 @@ where
     };
     // First thing on the new stack: tell ASan we arrived (and from where).
     tools::finish_switch(tools::FakeStack::default(), Some(&yielder.resumer));
+    // SAFETY: the mailbox lies between the closure and the slots.
+    let unwind = unsafe { *unwind_word(slots) } != 0;
     #[cfg(feature = "std")]
-    let finish = if value == UNWIND {
+    let finish = if unwind {
         // Dropped before it ever ran: drop the closure where it is (a
         // panic in its drop must not unwind into the trampoline).
         // SAFETY: the closure is there and was never read.
@@ -500,7 +660,7 @@ where
         Finish::Unwound
     } else {
         // SAFETY: the first resume's input, which the resumer forgets.
-        let input = unsafe { ptr::read(value as *const I) };
+        let input = unsafe { take::<I>(Mail::<I, Y>::letter(slots)) };
         match panic::catch_unwind(AssertUnwindSafe(|| call_closure(closure, &yielder, input))) {
             Ok(r) => Finish::Return(r),
             Err(payload) => match payload.downcast_ref::<ForcedUnwind>() {
@@ -518,40 +678,51 @@ where
     // targets have `panic = "abort"`), or, in a program that unwinds,
     // stops at this `extern "C"` function, which aborts too.
     #[cfg(not(feature = "std"))]
-    let finish = if value == UNWIND {
+    let finish = if unwind {
         // SAFETY: the closure is there and was never read.
         unsafe { ptr::drop_in_place(closure) };
         Finish::Unwound
     } else {
         // SAFETY: the first resume's input, which the resumer forgets.
-        let input = unsafe { ptr::read(value as *const I) };
+        let input = unsafe { take::<I>(Mail::<I, Y>::letter(slots)) };
         Finish::Return(call_closure(closure, &yielder, input))
     };
-    let finish = ManuallyDrop::new(finish);
     // SAFETY: the last switch: `this` is nulled so the resumer knows the
-    // message is a Finish<R>, which it moves out before this stack is
+    // mailbox holds a Finish<R>, which it moves out before this stack is
     // reused or freed; nothing resumes this coroutine again.
     unsafe {
+        Mail::<I, Y>::finish::<R>(slots).write(finish);
         (*slots).this = ptr::null_mut();
         tools::last_switch(&yielder.resumer);
-        arch::finish(slots.cast(), &*finish as *const Finish<R> as usize)
+        arch::finish(slots.cast())
     }
 }
 
+/// Where a coroutine is. The two clean ends come first, so that drop
+/// tells them from the rest with one comparison (`is_clean_end`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
+    /// The closure returned (or the coroutine was finished by drop).
+    Returned = 0,
+    /// The closure panicked (the panic was re-raised from `resume`).
+    Panicked = 1,
     /// Fresh (the closure sits at the top of the stack) or suspended in
     /// `Yielder::suspend`: both are resumed the same way, so `resume` has
     /// nothing to record on the way.
-    Live,
-    /// The closure returned (or the coroutine was finished by drop).
-    Returned,
-    /// The closure panicked (the panic was re-raised from `resume`).
-    Panicked,
+    Live = 2,
     /// Dropped while suspended with `panic = "abort"`, or stopped by a
     /// trap: its frames were not unwound, so its stack must be leaked,
     /// never reused.
-    Abandoned,
+    Abandoned = 3,
+}
+
+impl State {
+    /// Returned or panicked: nothing is left on the stack, which can go.
+    #[inline]
+    fn is_clean_end(self) -> bool {
+        (self as u8) < State::Live as u8
+    }
 }
 
 /// The lifetime-generic core shared by [`Coroutine`] (`'static`) and
@@ -574,7 +745,7 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
         F: FnOnce(&Yielder<I, Y>, I) -> R + 'a,
     {
         #[cfg(feature = "std")]
-        crate::overflow::ensure_altstack_once();
+        crate::thread::prepare();
         debug_assert!(top <= stack.top() && top as usize % arch::STACK_ALIGN == 0);
         let above = stack.top() as usize - top as usize;
         let canary = if stack.is_guarded() {
@@ -586,6 +757,8 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
             + canary
             + CLOSURE_COPIES * mem::size_of::<F>()
             + mem::align_of::<F>()
+            + Mail::<I, Y>::span::<R>()
+            + Mail::<I, Y>::slots_align::<R>()
             + 2 * Context::INITIAL_FRAME_SIZE
             + arch::COROUTINE_INIT_SIZE;
         // Every stack has at least `MIN_SIZE` bytes, so for the usual small
@@ -599,7 +772,7 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
             // 16-byte aligned (StackMemory's contract, the size check).
             unsafe { memory::write_canary(stack.bottom()) };
         }
-        let (closure, slots) = layout::<F>(top);
+        let (closure, slots) = layout::<F, I, Y, R>(top);
         // SAFETY: `closure`, the slots and the first frame under them lie
         // inside the stack (checked above) and are ours; the entry reads the
         // closure back exactly once.
@@ -614,6 +787,7 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
                 link: ptr::null_mut(),
                 this: sp,
             });
+            unwind_word(slots).write(0);
         }
         RawCoroutine {
             stack: ManuallyDrop::new(stack),
@@ -632,73 +806,74 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
         // `&mut self` is held until the coroutine switches back, so no
         // other resume can reach it meanwhile: no "running" state needed.
         let input = ManuallyDrop::new(input);
+        let slots = self.slots;
+        let letter = Mail::<I, Y>::letter(slots);
         // SAFETY: `this` holds the coroutine's saved stack pointer (fresh or
         // suspended, per the state check), on a stack we own; we save
         // ourselves into `link`, where its suspend or last switch finds us.
-        // The coroutine moves the input out. The pointer that comes back is
-        // a Y (the coroutine still has a `this`) or a Finish<R> (its last
-        // switch nulled `this`); either is moved out at once and forgotten
-        // by the coroutine.
+        // The coroutine takes the input out of the letter at once. If it
+        // still has a `this`, it suspended and left a Y in the letter;
+        // otherwise its last switch (which nulled `this`) left a Finish<R>
+        // in the mailbox. Either is moved out at once and forgotten by the
+        // coroutine.
         unsafe {
-            let slots = self.slots;
-            let p = self.enter(&*input as *const I as usize);
+            post::<I>(letter, &input);
+            self.enter();
             if !(*slots).this.is_null() {
-                return CoroutineResult::Yield(ptr::read(p as *const Y));
+                return CoroutineResult::Yield(take::<Y>(letter));
             }
-            match ptr::read(p as *const Finish<R>) {
-                Finish::Return(r) => {
-                    self.state = State::Returned;
-                    CoroutineResult::Return(r)
-                }
-                #[cfg(feature = "std")]
-                Finish::Panic(payload) => {
-                    // A panic, or an outer coroutine's clean-up passing
-                    // through: both go on here, without the panic hook.
-                    self.state = State::Panicked;
-                    panic::resume_unwind(payload)
-                }
-                // Stopped by a trap: its frames were abandoned, so its stack
-                // must never be reused (see `trap`).
-                #[cfg(feature = "std")]
-                Finish::TrappedReturn(r) => {
-                    self.state = State::Abandoned;
-                    CoroutineResult::Return(r)
-                }
-                #[cfg(feature = "std")]
-                Finish::TrappedPanic(payload) => {
-                    self.state = State::Abandoned;
-                    panic::resume_unwind(payload)
-                }
-                Finish::Unwound => {
-                    // Only this coroutine's own clean-up unwind ends so, and
-                    // only drop starts it; the body re-raised a payload it
-                    // had caught during an earlier clean-up.
-                    self.state = State::Panicked;
-                    panic!(
-                        "swapctx: a coroutine re-raised the unwind that cleans up its stack \
-                         without being dropped"
-                    )
-                }
-            }
+            self.finished(Mail::<I, Y>::finish::<R>(slots))
         }
     }
 
-    /// Switches into the coroutine with `value`; returns what it sends
-    /// back. Every way in goes through here.
+    /// The resumer's side of the coroutine's last switch: records how it
+    /// ended. A return is tested first, and every other end is sorted out
+    /// of line, so the usual end costs one comparison, not a jump through
+    /// a table of every way to end. (The out-of-line part does not take
+    /// `self`: a call that did would make the compiler reload its fields
+    /// after every switch of a resume loop.)
     ///
     /// # Safety
-    /// The coroutine must be live (fresh or suspended).
+    /// `finish` holds the Finish<R> of the coroutine's last switch, which
+    /// nothing else moves out.
+    #[inline]
+    #[track_caller]
+    unsafe fn finished(&mut self, finish: *mut Finish<R>) -> CoroutineResult<Y, R> {
+        // SAFETY: per the contract; the value is read in place, and moved
+        // out exactly once, in one of the two branches.
+        if let Finish::Return(r) = unsafe { &*finish } {
+            self.state = State::Returned;
+            // SAFETY: the returned value, moved out once; the Finish around
+            // it is never read again.
+            return CoroutineResult::Return(unsafe { ptr::read(r) });
+        }
+        // SAFETY: as above.
+        let (state, ended) = ended_otherwise(unsafe { ptr::read(finish) });
+        self.state = state;
+        match ended {
+            Ended::Return(r) => CoroutineResult::Return(r),
+            #[cfg(feature = "std")]
+            Ended::Unwind(payload) => panic::resume_unwind(payload),
+            Ended::Reraised => reraised_clean_up(),
+        }
+    }
+
+    /// Switches into the coroutine, until it suspends or makes its last
+    /// switch. Every way in goes through here.
+    ///
+    /// # Safety
+    /// The coroutine must be live (fresh or suspended), with its input in
+    /// the letter or its unwind word set.
     #[inline(always)]
-    unsafe fn enter(&mut self, value: usize) -> usize {
+    unsafe fn enter(&mut self) {
         let fake = tools::start_switch(&tools::FiberStack::of(&*self.stack));
         // SAFETY: per the contract, `this` holds a live coroutine's saved
         // stack pointer on the stack we own.
-        let p = unsafe { arch::resume(self.slots.cast(), value) };
+        unsafe { arch::resume(self.slots.cast()) };
         tools::finish_switch(fake, None);
         if !self.stack.is_guarded() {
             self.check_canary();
         }
-        p
     }
 
     /// After a switch back from a coroutine on a stack without a guard:
@@ -772,12 +947,13 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
     fn finish_live(&mut self) {
         if self.is_fresh() {
             self.state = State::Returned;
-            // SAFETY: the coroutine is fresh: its entry, given UNWIND as its
-            // first input, drops the closure and makes its last switch
+            // SAFETY: the coroutine is fresh: its entry, which finds the
+            // unwind word set, drops the closure and makes its last switch
             // with a Finish<R> (Unwound), which we move out and drop.
             unsafe {
-                let p = self.enter(UNWIND);
-                match ptr::read(p as *const Finish<R>) {
+                *unwind_word(self.slots) = 1;
+                self.enter();
+                match Mail::<I, Y>::finish::<R>(self.slots).read() {
                     #[cfg(feature = "std")]
                     Finish::TrappedReturn(r) => {
                         self.state = State::Abandoned;
@@ -801,21 +977,22 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
         self.state = State::Returned;
         for _ in 0..MAX_UNWIND_ROUNDS {
             // SAFETY: as in `resume`: the coroutine is suspended; its
-            // suspend turns UNWIND into an unwind of its stack. That ends in
-            // its last switch (a Finish<R>), or, if the body caught the
-            // unwind and suspended again, in a yield (a Y), which we drop
-            // and answer with UNWIND once more.
+            // suspend finds the unwind word set and unwinds its stack. That
+            // ends in its last switch (a Finish<R>), or, if the body caught
+            // the unwind and suspended again, in a yield (a Y in the
+            // letter), which we drop and answer the same way once more.
             unsafe {
                 let slots = self.slots;
-                let p = self.enter(UNWIND);
+                *unwind_word(slots) = 1;
+                self.enter();
                 if !(*slots).this.is_null() {
-                    drop_quietly(ptr::read(p as *const Y));
+                    drop_quietly(take::<Y>(Mail::<I, Y>::letter(slots)));
                     continue;
                 }
                 // A body that caught the unwind may have returned a value
                 // or panicked with another payload; dropping either must
                 // not panic out of drop.
-                match ptr::read(p as *const Finish<R>) {
+                match Mail::<I, Y>::finish::<R>(slots).read() {
                     Finish::Return(r) => drop_quietly(r),
                     Finish::Panic(payload) => drop_payload(payload),
                     Finish::Unwound => {}
@@ -848,6 +1025,12 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
 
     pub(crate) fn stack(&self) -> &S {
         &self.stack
+    }
+
+    /// Where this coroutine's last switch leaves its `Finish<R>`.
+    #[cfg_attr(any(not(feature = "std"), windows), allow(dead_code))]
+    fn finish_place(&self) -> *mut Finish<R> {
+        Mail::<I, Y>::finish::<R>(self.slots)
     }
 
     /// Finishes the coroutine and gives its stack back, or `None` if the
@@ -898,16 +1081,65 @@ impl<I, Y, R> RawCoroutine<'_, I, Y, R, Stack> {
     }
 }
 
+/// How a coroutine that did not simply return ended, for `finished`.
+enum Ended<R> {
+    /// Stopped by a trap whose closure returned this.
+    #[cfg_attr(any(not(feature = "std"), windows), allow(dead_code))]
+    Return(R),
+    /// A panic, to go on in the resumer.
+    #[cfg(feature = "std")]
+    Unwind(Box<dyn Any + Send + 'static>),
+    /// The clean-up unwind, re-raised by a body that was not being dropped.
+    Reraised,
+}
+
+/// The state and the outcome of every last switch but a plain return.
+#[cold]
+#[inline(never)]
+fn ended_otherwise<R>(finish: Finish<R>) -> (State, Ended<R>) {
+    match finish {
+        // (`finished` handles it; here for completeness.)
+        Finish::Return(r) => (State::Returned, Ended::Return(r)),
+        // A panic, or an outer coroutine's clean-up passing through: both
+        // go on in the resumer, without the panic hook.
+        #[cfg(feature = "std")]
+        Finish::Panic(payload) => (State::Panicked, Ended::Unwind(payload)),
+        // Stopped by a trap: its frames were abandoned, so its stack must
+        // never be reused (see `trap`).
+        #[cfg(feature = "std")]
+        Finish::TrappedReturn(r) => (State::Abandoned, Ended::Return(r)),
+        #[cfg(feature = "std")]
+        Finish::TrappedPanic(payload) => (State::Abandoned, Ended::Unwind(payload)),
+        // Only this coroutine's own clean-up unwind ends so, and only drop
+        // starts it; the body re-raised a payload it had caught during an
+        // earlier clean-up.
+        Finish::Unwound => (State::Panicked, Ended::Reraised),
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn reraised_clean_up() -> ! {
+    panic!(
+        "swapctx: a coroutine re-raised the unwind that cleans up its stack without being \
+         dropped"
+    )
+}
+
 impl<I, Y, R, S: StackMemory> Drop for RawCoroutine<'_, I, Y, R, S> {
     #[inline]
     fn drop(&mut self) {
-        self.finish();
-        // SAFETY: dropped exactly once, here; nothing runs on it any more.
-        let stack = unsafe { ManuallyDrop::take(&mut self.stack) };
-        if self.state == State::Abandoned {
-            return abandon(stack);
+        if !self.state.is_clean_end() {
+            self.finish();
+            if self.state == State::Abandoned {
+                // SAFETY: dropped exactly once, here; nothing runs on it
+                // any more.
+                return abandon(unsafe { ManuallyDrop::take(&mut self.stack) });
+            }
         }
-        drop(stack);
+        // SAFETY: as above; dropped where it is, without a copy first.
+        unsafe { ManuallyDrop::drop(&mut self.stack) }
     }
 }
 

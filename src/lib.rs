@@ -229,6 +229,8 @@ mod overflow;
 pub mod raw;
 #[cfg(feature = "std")]
 mod stack;
+#[cfg(feature = "std")]
+mod thread;
 // Without `std` there are no mapped stacks to tell Valgrind about.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod tools;
@@ -241,6 +243,15 @@ mod tools;
 #[inline]
 fn before_guard_registered() {
     overflow::install_handler();
+}
+
+/// Runs once per thread, at the first use of its id (`thread`): gives the
+/// thread an alternate signal stack if it has none, for the overflow
+/// handler. Wired here so that `thread`, which the stacks use, does not
+/// depend on `overflow`.
+#[cfg(feature = "std")]
+fn first_use_of_thread() {
+    overflow::prepare_thread();
 }
 
 #[cfg(feature = "std")]

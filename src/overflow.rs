@@ -34,7 +34,6 @@
 //! which every stack registers in; this module sees only their address
 //! ranges, through a lock-free lookup that is safe in a signal handler.
 
-use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Once;
@@ -174,7 +173,7 @@ pub(crate) fn install_handler() {
             }
         }
     });
-    ensure_altstack_once();
+    crate::thread::prepare();
 }
 
 /// Size of the alternate signal stacks that swapctx makes for threads that
@@ -224,10 +223,6 @@ unsafe extern "C" fn free_altstack(mem: *mut libc::c_void) {
     }
 }
 
-std::thread_local! {
-    static ALTSTACK_CHECKED: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Destroyed with the thread's other thread-locals. Rust frees a spawned
 /// thread's own alternate signal stack just before those destructors run,
 /// so when this one runs, the thread gets one of swapctx's again, for the
@@ -237,7 +232,6 @@ struct ThreadExit;
 
 impl Drop for ThreadExit {
     fn drop(&mut self) {
-        let _ = ALTSTACK_CHECKED.try_with(|done| done.set(true));
         ensure_altstack();
     }
 }
@@ -246,24 +240,10 @@ std::thread_local! {
     static THREAD_EXIT: ThreadExit = const { ThreadExit };
 }
 
-/// [`ensure_altstack`] once per thread: cheap enough for every coroutine
-/// creation and every C API switch (a thread-local flag, no system call
-/// after the first).
-#[inline]
-pub(crate) fn ensure_altstack_once() {
-    // A const-initialised Cell without a destructor: `with` is a plain
-    // thread-local load and never fails.
-    ALTSTACK_CHECKED.with(|done| {
-        if !done.get() {
-            done.set(true);
-            first_use_on_this_thread();
-        }
-    });
-}
-
-#[cold]
-#[inline(never)]
-fn first_use_on_this_thread() {
+/// Readies a thread the first time swapctx is used on it (through
+/// `crate::thread::prepare`, once per thread): gives it an alternate
+/// signal stack if it has none.
+pub(crate) fn prepare_thread() {
     ensure_altstack();
     // Registers the destructor that re-checks at thread exit (fails only
     // when called from a thread-local destructor already: nothing to do).

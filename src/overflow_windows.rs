@@ -118,8 +118,7 @@ pub(crate) fn install_handler() {
 
 /// Unix keeps an alternate signal stack per thread; a Windows handler runs
 /// on the faulting stack, in the room its guarantee keeps: nothing to do.
-#[inline]
-pub(crate) fn ensure_altstack_once() {}
+pub(crate) fn prepare_thread() {}
 
 /// Decides whether an exception is one of our stacks overflowing.
 fn classify(code: u32, addr: Option<usize>, sp: usize) -> Option<(Overflow, GuardRange)> {

@@ -139,14 +139,15 @@ macro_rules! resume_template {
 pub(crate) use resume_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`); returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. sp, x19 and x29 are as they were when the
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
@@ -154,10 +155,9 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("x1") slots,
-            inout("x0") value => ret
+            out("x0") _
         );
     }
-    ret
 }
 
 /// The template of [`suspend`]: saves the same words as
@@ -182,24 +182,23 @@ macro_rules! suspend_template {
 #[cfg(test)]
 pub(crate) use suspend_template;
 
-/// Switches from the running coroutine back to its resumer; returns the
-/// value of the next resume.
+/// Switches from the running coroutine back to its resumer: saves the
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
             in("x1") slots,
-            inout("x0") value => ret
+            out("x0") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return.
@@ -207,9 +206,9 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in x0.
+    // `resume`.
     unsafe {
         core::arch::asm!(
             "ldr x9, [x1]",
@@ -217,7 +216,6 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
             "ldr x30, [sp], #16",           // pop its return address
             "ret",                          // return into resume
             in("x1") slots,
-            in("x0") value,
             options(noreturn),
         )
     }

@@ -39,16 +39,22 @@
 //! - **`src/arch/<arch>.rs`**, re-exported from here:
 //!   - `init_stack(top, entry, data, on_return) -> sp`: a fresh raw
 //!     context's first frame, at the layout's offsets;
-//!   - `resume(slots, value)`, `suspend(slots, value)`,
-//!     `finish(slots, value) -> !`: the coroutine switch, as inline asm
-//!     that saves by hand only what cannot be an operand (the frame
-//!     pointer and LLVM's reserved registers), in the order the layout's
-//!     `CO_OFF_*` names, and declares every other register clobbered, with
-//!     one clobber list for `resume` and `suspend` (a `switch_asm!` macro);
-//!     a `call`/`ret` pair (or the architecture's equivalent) so the
-//!     return-stack predictor stays paired. Their instructions are two
-//!     macros, `resume_template!` and `suspend_template!`, which the tests
-//!     assemble too (see below);
+//!   - `resume(slots)`, `suspend(slots)`, `finish(slots) -> !`: the
+//!     coroutine switch, as inline asm that saves by hand only what cannot
+//!     be an operand (the frame pointer and LLVM's reserved registers), in
+//!     the order the layout's `CO_OFF_*` names, and declares every other
+//!     register clobbered, with one clobber list for `resume` and
+//!     `suspend` (a `switch_asm!` macro); a `call`/`ret` pair (or the
+//!     architecture's equivalent) so the return-stack predictor stays
+//!     paired. No value crosses in a register: the coroutine layer passes
+//!     every value through the mailbox above the slots (`coroutine.rs`,
+//!     `Mail`), which both sides reach from the slots pointer. The slots
+//!     go in an argument register, or, where the ABI has one that the
+//!     switch can leave alone, in a callee-saved register that both sides
+//!     keep (the *slots register*: r12 on x86_64 System V), so the
+//!     compiler keeps the pointer there instead of reloading it. Their
+//!     instructions are two macros, `resume_template!` and
+//!     `suspend_template!`, which the tests assemble too (see below);
 //!   - `trap_sp(ucontext)` and `set_trap_return(ucontext, ...)`: reading
 //!     and redirecting an interrupted context, for trap recovery;
 //!   - for the unit tests: `Regs` (every callee-saved register), a

@@ -216,14 +216,15 @@ macro_rules! resume_template {
 pub(crate) use resume_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`); returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. r1, r2, r30, r31 and VRSAVE are as they
     // were when the coroutine switches back; every other register is
     // declared clobbered.
@@ -232,10 +233,9 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("r4") slots,
-            inout("r3") value => ret
+            out("r3") _
         );
     }
-    ret
 }
 
 /// The template of [`suspend`]: saves the same words as
@@ -271,24 +271,23 @@ macro_rules! suspend_template {
 #[cfg(test)]
 pub(crate) use suspend_template;
 
-/// Switches from the running coroutine back to its resumer; returns the
-/// value of the next resume.
+/// Switches from the running coroutine back to its resumer: saves the
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
             in("r4") slots,
-            inout("r3") value => ret
+            out("r3") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return.
@@ -296,9 +295,9 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in r3.
+    // `resume`.
     unsafe {
         core::arch::asm!(
             "ld 1, 0(4)",                   // load the resumer's stack pointer
@@ -306,7 +305,6 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
             "mtlr 0",                       // into LR
             "blr",                          // return into resume
             in("r4") slots,
-            in("r3") value,
             options(noreturn),
         )
     }

@@ -154,14 +154,15 @@ macro_rules! resume_template {
 pub(crate) use resume_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`); returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. sp, s0 and s1 are as they were when the
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
@@ -169,10 +170,9 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("a1") slots,
-            inout("a0") value => ret
+            out("a0") _
         );
     }
-    ret
 }
 
 /// The template of [`suspend`]: saves the same words as
@@ -201,24 +201,23 @@ macro_rules! suspend_template {
 #[cfg(test)]
 pub(crate) use suspend_template;
 
-/// Switches from the running coroutine back to its resumer; returns the
-/// value of the next resume.
+/// Switches from the running coroutine back to its resumer: saves the
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
             in("a1") slots,
-            inout("a0") value => ret
+            out("a0") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return.
@@ -226,9 +225,9 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in a0.
+    // `resume`.
     unsafe {
         core::arch::asm!(
             "ld sp, 0(a1)",                 // load the resumer's stack pointer
@@ -236,7 +235,6 @@ pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
             "addi sp, sp, 16",              // and pop it
             "ret",                          // return into resume
             in("a1") slots,
-            in("a0") value,
             options(noreturn),
         )
     }

@@ -170,14 +170,15 @@ macro_rules! resume_template {
 pub(crate) use resume_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`); returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. r15 and r11 are as they were when the
     // coroutine switches back; every other register is declared clobbered.
     unsafe {
@@ -185,10 +186,9 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("r3") slots,
-            inout("r2") value => ret
+            out("r2") _
         );
     }
-    ret
 }
 
 /// The template of [`suspend`]: saves the same words as
@@ -213,24 +213,23 @@ macro_rules! suspend_template {
 #[cfg(test)]
 pub(crate) use suspend_template;
 
-/// Switches from the running coroutine back to its resumer; returns the
-/// value of the next resume.
+/// Switches from the running coroutine back to its resumer: saves the
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
             in("r3") slots,
-            inout("r2") value => ret
+            out("r2") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return.
@@ -238,16 +237,15 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in r2.
+    // `resume`.
     unsafe {
         core::arch::asm!(
             "lg %r15, 0(%r3)",              // load the resumer's stack pointer
             "lg %r14, 112(%r15)",           // restore its return address
             "br %r14",                      // return into resume
             in("r3") slots,
-            in("r2") value,
             options(noreturn),
         )
     }

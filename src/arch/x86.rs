@@ -159,15 +159,15 @@ macro_rules! resume_template {
 pub(crate) use resume_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
-/// `this`, and returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. The asm leaves esp, esi and ebp as it
     // found them when the coroutine switches back, and declares every other
     // register clobbered (the coroutine runs arbitrary code meanwhile).
@@ -176,10 +176,9 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("ecx") slots,
-            inout("eax") value => ret
+            out("eax") _
         );
     }
-    ret
 }
 
 /// The template of [`suspend`]: saves the same words as
@@ -207,24 +206,22 @@ macro_rules! suspend_template {
 pub(crate) use suspend_template;
 
 /// Switches from the running coroutine back to its resumer: saves the
-/// coroutine's stack pointer into `this`, loads `link`, and returns the
-/// value of the next resume.
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
             in("ecx") slots,
-            inout("eax") value => ret
+            out("eax") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return (so
@@ -233,15 +230,14 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in eax.
+    // `resume`.
     unsafe {
         core::arch::asm!(
             "movl (%ecx), %esp",        // load the resumer's stack pointer
             "retl",                     // return into resume, matching its call
             in("ecx") slots,
-            in("eax") value,
             options(noreturn, att_syntax),
         )
     }

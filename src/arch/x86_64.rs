@@ -129,21 +129,27 @@ pub(crate) unsafe fn read_frame(sp: *const u8) -> Regs {
 //   sp+16  rbp                    sp+16  rbp
 
 /// `asm!` for `resume` and `suspend`, followed by the operands both share:
-/// r12-r15 declared clobbered (the other side runs arbitrary code in
+/// r13-r15 declared clobbered (the other side runs arbitrary code in
 /// between; rbx and rbp, which cannot be operands, are saved by hand in the
 /// template), and the rest of the caller-saved set of the ABI. One list, so
 /// the two sides cannot drift apart.
+///
+/// r12 is not in the list: it is the slots register. Both sides pass the
+/// coroutine's slots in r12 (`in("r12")`), so every switch into a side
+/// arrives with r12 = the slots that side passed, and the compiler keeps
+/// the pointer there across the switch, and across calls (r12 is
+/// callee-saved), instead of reloading it for every switch.
 macro_rules! switch_asm {
     ($($body:tt)*) => {
         core::arch::asm!(
             $($body)*,
-            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            out("r13") _, out("r14") _, out("r15") _,
             clobber_abi("sysv64"),
         )
     };
 }
 
-/// The template of [`resume`]: rsi = the slots, rdi = the value, `{enter}`
+/// The template of [`resume`]: r12 = the slots, `{enter}`
 /// = `swapctx_coroutine_enter`. Its pushes put rbx at `CO_OFF_RBX` and rbp
 /// at `CO_OFF_RBP` of the resumer's saved words, and the `call` the resume
 /// address at `CO_OFF_RESUME`; the layout tests (`coroutine_tests.rs`)
@@ -164,8 +170,8 @@ macro_rules! resume_template {
 #[cfg(test)]
 pub(crate) use resume_template;
 
-/// The template of [`suspend`]: rsi = the slots (`link` at +0, `this` at
-/// +8: `SLOT_LINK`, `SLOT_THIS`), rdi = the value. Saves the same words as
+/// The template of [`suspend`]: r12 = the slots (`link` at +0, `this` at
+/// +8: `SLOT_LINK`, `SLOT_THIS`). Saves the same words as
 /// `resume_template!`, in the same places.
 macro_rules! suspend_template {
     () => {
@@ -174,8 +180,8 @@ macro_rules! suspend_template {
             "push rbx\n",            // save rbx
             "lea rax, [rip + 2f]\n", // where we resume
             "push rax\n",            // save it
-            "mov [rsi + 8], rsp\n",  // this = our stack pointer
-            "mov rsp, [rsi]\n",      // load the resumer's stack pointer
+            "mov [r12 + 8], rsp\n",  // this = our stack pointer
+            "mov rsp, [r12]\n",      // load the resumer's stack pointer
             "ret\n",                 // return into resume, matching its call
             "2:\n",
             "pop rbx\n", // resumed: restore rbx
@@ -187,15 +193,15 @@ macro_rules! suspend_template {
 pub(crate) use suspend_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
-/// `this`, and returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. The asm leaves rsp, rbx and rbp as it
     // found them when the coroutine switches back, and declares every other
     // register clobbered (the coroutine runs arbitrary code meanwhile).
@@ -203,32 +209,29 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
         switch_asm!(
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
-            in("rsi") slots,
-            inout("rdi") value => ret
+            in("r12") slots,
+            out("rdi") _
         );
     }
-    ret
 }
 
 /// Switches from the running coroutine back to its resumer: saves the
-/// coroutine's stack pointer into `this`, loads `link`, and returns the
-/// value of the next resume.
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
-            in("rsi") slots,
-            inout("rdi") value => ret
+            in("r12") slots,
+            out("rdi") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return (so
@@ -237,15 +240,14 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in rdi.
+    // `resume`.
     unsafe {
         core::arch::asm!(
-            "mov rsp, [rsi]",           // load the resumer's stack pointer
+            "mov rsp, [r12]",           // load the resumer's stack pointer
             "ret",                      // return into resume, matching its call
-            in("rsi") slots,
-            in("rdi") value,
+            in("r12") slots,
             options(noreturn),
         )
     }

@@ -288,7 +288,7 @@ macro_rules! switch_asm {
     };
 }
 
-/// The template of [`resume`]: rsi = the slots, rdi = the value, `{enter}`
+/// The template of [`resume`]: rsi = the slots, `{enter}`
 /// = `swapctx_coroutine_enter`. Its pushes put the words at the layout's
 /// `CO_OFF_*`; the layout tests (`coroutine_tests.rs`) assemble the same
 /// template between loads of known values.
@@ -324,15 +324,15 @@ macro_rules! resume_template {
 pub(crate) use resume_template;
 
 /// Switches from the resumer into the coroutine whose slots are at `slots`
-/// (`[link, this]`): saves the resumer's stack pointer into `link`, loads
-/// `this`, and returns the value the coroutine passes back.
+/// (`[link, this]`): saves the resumer's stack pointer into `link` and
+/// loads `this`. No value crosses in a register: every value travels in
+/// the coroutine's mailbox (`coroutine.rs`), whose address is the slots'.
 ///
 /// # Safety
 /// `this` must hold a suspended coroutine's stack pointer (from
 /// [`init_coroutine`](super::init_coroutine) or [`suspend`]) on a live stack.
 #[inline(always)]
-pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract. The asm leaves rsp, rbx, rbp and the TEB
     // fields as it found them when the coroutine switches back, and
     // declares every other register clobbered.
@@ -341,10 +341,9 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2], value: usize) -> usize {
             resume_template!(),
             enter = sym super::swapctx_coroutine_enter,
             in("rsi") slots,
-            inout("rdi") value => ret
+            out("rdi") _
         );
     }
-    ret
 }
 
 /// The template of [`suspend`]: saves the same words as
@@ -383,24 +382,22 @@ macro_rules! suspend_template {
 pub(crate) use suspend_template;
 
 /// Switches from the running coroutine back to its resumer: saves the
-/// coroutine's stack pointer into `this`, loads `link`, and returns the
-/// value of the next resume.
+/// coroutine's stack pointer into `this` and loads `link`. (The yielded
+/// value and the next input travel in the mailbox, `coroutine.rs`.)
 ///
 /// # Safety
 /// Must run on the coroutine whose slots are at `slots`, with `link`
 /// holding its resumer, suspended in [`resume`].
 #[inline(always)]
-pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
-    let ret: usize;
+pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
     // SAFETY: per the contract; the mirror image of `resume`.
     unsafe {
         switch_asm!(
             suspend_template!(),
             in("rsi") slots,
-            inout("rdi") value => ret
+            out("rdi") _
         );
     }
-    ret
 }
 
 /// The coroutine's last switch: back to its resumer, never to return.
@@ -408,15 +405,14 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2], value: usize) -> usize {
 /// # Safety
 /// As [`suspend`]; nothing may resume the coroutine afterwards.
 #[inline(always)]
-pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2], value: usize) -> ! {
+pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`, which gets `value` in rdi and restores its TEB fields.
+    // `resume`, which restores its TEB fields.
     unsafe {
         core::arch::asm!(
             "mov rsp, [rsi]",           // load the resumer's stack pointer
             "ret",                      // return into resume, matching its call
             in("rsi") slots,
-            in("rdi") value,
             options(noreturn),
         )
     }
@@ -590,8 +586,8 @@ mod tests {
         // SAFETY: `data` is this coroutine's slots; the resumer resumes us
         // once more before the stack goes.
         unsafe {
-            let _ = suspend(slots, 7);
-            finish(slots, 0)
+            suspend(slots);
+            finish(slots)
         }
     }
 
@@ -600,7 +596,7 @@ mod tests {
         let co = Manual::new(suspending_entry);
         let teb = co.stack.teb();
         // SAFETY: fresh, on a live stack.
-        assert_eq!(unsafe { resume(co.slots, 1) }, 7);
+        unsafe { resume(co.slots) };
         // SAFETY: suspended: `this` is its saved sp with CO_FRAME_SIZE saved
         // bytes above it.
         unsafe {
@@ -613,7 +609,7 @@ mod tests {
             assert_eq!(w(CO_OFF_FIBER_DATA), 0);
             assert_eq!(w(CO_OFF_EXCEPTION_LIST), EXCEPTION_CHAIN_END);
             assert_eq!(w(CO_OFF_RESUME), w(CO_OFF_RESUME_COPY));
-            assert_eq!(resume(co.slots, 2), 0);
+            resume(co.slots);
         }
     }
 
@@ -691,7 +687,7 @@ mod tests {
         // SAFETY: one test, the only user of WALK, runs this coroutine.
         unsafe { *ptr::addr_of_mut!(WALK) = Some(walk) };
         // SAFETY: the resumer waits in `resume`.
-        unsafe { finish(slots, 0) }
+        unsafe { finish(slots) }
     }
 
     #[test]
@@ -699,7 +695,7 @@ mod tests {
         let co = Manual::new(walking_entry);
         // SAFETY: fresh, on a live stack; the only user of WALK.
         let walk = unsafe {
-            resume(co.slots, 1);
+            resume(co.slots);
             (*ptr::addr_of_mut!(WALK)).take().unwrap()
         };
         let [rip, rsp, rbx, rbp] = walk

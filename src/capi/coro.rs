@@ -288,7 +288,7 @@ pub unsafe extern "C" fn swapctx_coro_resume(
             return Status::CoroDone as c_int;
         }
         #[cfg(feature = "std")]
-        crate::overflow::ensure_altstack_once();
+        crate::thread::prepare();
         (*co).running = true;
         let raw = ptr::addr_of_mut!((*co).raw);
         let got = match (*raw).resume(value) {

@@ -163,7 +163,7 @@ pub fn on_stack<F, R>(stack: &mut Stack, f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    crate::overflow::ensure_altstack_once();
+    crate::thread::prepare();
     let top = (stack.top() as usize & !(arch::STACK_ALIGN - 1)) as *mut u8;
     let target = tools::FiberStack::of(stack);
     #[cfg(windows)]

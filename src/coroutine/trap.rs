@@ -95,7 +95,7 @@
 
 use core::ffi::c_void;
 use core::marker::PhantomData;
-use core::mem::{self, ManuallyDrop};
+use core::mem;
 use core::ptr;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -138,6 +138,9 @@ type TrapHandleMarker<R> = (fn() -> R, *mut ());
 /// ```
 pub struct TrapHandle<R> {
     slots: usize,
+    /// Where the coroutine's last switch leaves its `Finish<R>` (its
+    /// mailbox's, which depends on its input and yield types too).
+    finish: usize,
     /// The lowest address of the guard page.
     lo: usize,
     /// The stack's top.
@@ -270,13 +273,14 @@ impl<R> TrapHandle<R> {
         if !self.contains(sp) {
             return false;
         }
-        // The closure goes right under the slots, over the entry's dead
-        // frames; it must stay above the interrupted stack pointer, under
-        // which the handler itself may be running.
-        let Some(at) = self.slots.checked_sub(mem::size_of::<F>()) else {
+        // The closure (with where to leave the result) goes right under the
+        // slots, over the entry's dead frames; it must stay above the
+        // interrupted stack pointer, under which the handler itself may be
+        // running.
+        let Some(at) = self.slots.checked_sub(mem::size_of::<TrapCall<F, R>>()) else {
             return false;
         };
-        let at = at & !(mem::align_of::<F>() - 1);
+        let at = at & !(mem::align_of::<TrapCall<F, R>>() - 1);
         if at <= sp {
             return false;
         }
@@ -289,7 +293,13 @@ impl<R> TrapHandle<R> {
         // the handler's return enter `trap_entry::<F, R>(at, slots)` on
         // the coroutine's stack below `at`.
         unsafe {
-            ptr::write(at as *mut F, f);
+            ptr::write(
+                at as *mut TrapCall<F, R>,
+                TrapCall {
+                    finish: self.finish as *mut Finish<R>,
+                    f,
+                },
+            );
             let entry: unsafe extern "C" fn(*mut u8, *mut u8) -> ! = trap_entry::<F, R>;
             arch::set_trap_return(uc, entry_sp, self.slots, entry as usize, at);
         }
@@ -303,9 +313,9 @@ impl<R> TrapHandle<R> {
 /// `TrappedPanic`).
 ///
 /// # Safety
-/// Entered only as `return_from_trap` arranged: `data` holds an `F` that
-/// nothing else reads, `slots` are the coroutine's, and its resumer is
-/// suspended in `resume`.
+/// Entered only as `return_from_trap` arranged: `data` holds a
+/// `TrapCall<F, R>` that nothing else reads, `slots` are the coroutine's,
+/// and its resumer is suspended in `resume`.
 unsafe extern "C" fn trap_entry<F, R>(data: *mut u8, slots: *mut u8) -> !
 where
     F: FnOnce() -> R,
@@ -317,21 +327,30 @@ where
              the process aborts (see swapctx::coroutine::trap, \"The contract\")"
         ));
     }
-    // SAFETY: per the contract, `data` holds the closure.
-    let f = unsafe { ptr::read(data.cast::<F>()) };
+    // SAFETY: per the contract, `data` holds the closure and the place of
+    // the Finish.
+    let TrapCall { finish: at, f } = unsafe { ptr::read(data.cast::<TrapCall<F, R>>()) };
     let finish: Finish<R> = match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Finish::TrappedReturn(r),
         Err(payload) => Finish::TrappedPanic(payload),
     };
-    let finish = ManuallyDrop::new(finish);
     let slots = slots.cast::<Slots>();
     // SAFETY: the last switch, as in `coroutine_entry`: `this` is nulled so
-    // the resumer reads a Finish<R>, which it moves out at once; the
-    // resumer marks the coroutine abandoned, so nothing resumes it.
+    // the resumer reads the Finish<R> from the mailbox, and moves it out at
+    // once; the resumer marks the coroutine abandoned, so nothing resumes
+    // it.
     unsafe {
+        at.write(finish);
         (*slots).this = ptr::null_mut();
-        arch::finish(slots.cast(), &*finish as *const Finish<R> as usize)
+        arch::finish(slots.cast())
     }
+}
+
+/// What `return_from_trap` leaves for `trap_entry` on the coroutine's stack.
+struct TrapCall<F, R> {
+    /// Where the last switch leaves its result: the coroutine's mailbox.
+    finish: *mut Finish<R>,
+    f: F,
 }
 
 /// Installs swapctx's stack-overflow handler now (it is otherwise
@@ -366,6 +385,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let stack = self.inner.stack();
         TrapHandle {
             slots: self.inner.slots as usize,
+            finish: self.inner.finish_place() as usize,
             lo: stack.guard().0 as usize,
             hi: stack.top() as usize,
             _marker: PhantomData,

@@ -556,11 +556,13 @@ const _: () = assert!(!core::mem::needs_drop::<(*mut u8, registry::Registration)
 impl Drop for Stack {
     #[inline]
     fn drop(&mut self) {
-        if self.is_pooled() {
-            // SAFETY: a pooled stack, in its own Drop: `give_back` moves it
-            // into the pool (or unmaps it); what is left of `self` owns
-            // nothing (no field has drop glue).
-            unsafe { pool::give_back(self) };
+        // (The link is read once: an atomic load is not merged with another.)
+        let shared = self.data().pool.load(Ordering::Relaxed);
+        if !shared.is_null() {
+            // SAFETY: a pooled stack (`shared` is its link), in its own
+            // Drop: `give_back` moves it into the pool (or unmaps it); what
+            // is left of `self` owns nothing (no field has drop glue).
+            unsafe { pool::give_back(self, shared) };
             return;
         }
         // SAFETY: in Drop; `self` is not used again.

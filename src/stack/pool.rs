@@ -22,7 +22,7 @@
 //! (`Stack` is `Send`): it then goes into a second, locked list, which the
 //! pool's thread takes in when its own list runs dry.
 
-use core::cell::{Cell, UnsafeCell};
+use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -57,24 +57,6 @@ pub enum Release {
     /// Keep the pages of the first `n` idle stacks, release those of any
     /// stack that comes back while `n` or more are idle.
     AboveIdle(usize),
-}
-
-/// A process-unique id for the calling thread (never reused, unlike a
-/// thread-local's address or a `pthread_t`).
-#[inline]
-fn thread_id() -> usize {
-    std::thread_local! {
-        static ID: Cell<usize> = const { Cell::new(0) };
-    }
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    ID.with(|id| match id.get() {
-        0 => {
-            let new = NEXT.fetch_add(1, Ordering::Relaxed);
-            id.set(new);
-            new
-        }
-        known => known,
-    })
 }
 
 /// What the pool's own thread keeps.
@@ -159,17 +141,17 @@ fn take_link(stack: &Stack) -> Option<Arc<Shared>> {
 /// its fields have no drop glue, and the caller must not use it again.
 ///
 /// # Safety
-/// `stack` must be a pooled stack in its `Drop`.
+/// `stack` must be a pooled stack in its `Drop`, and `shared` its link.
 #[inline]
-pub(super) unsafe fn give_back(stack: &mut Stack) {
+pub(super) unsafe fn give_back(stack: &mut Stack, shared: *const Shared) {
     crate::tools::stack_unmapped(stack.data().tools());
     // SAFETY: a pooled stack's link holds a count of its pool's `Shared`,
     // which stays alive while we use it (the stack keeps the count, in the
     // idle list or here).
-    let shared = unsafe { &*link(stack) };
+    let shared = unsafe { &*shared };
     // The hot path: back on the pool's own thread, below the fast limit
     // (open, room left without reallocating, nothing to release).
-    if shared.owner == thread_id() {
+    if shared.owner == crate::thread::known_id() {
         // SAFETY: we are on the pool's thread, and no other borrow of
         // `local` is live: the pool does not drop stacks while it holds one.
         let local = unsafe { &mut *shared.local.get() };
@@ -198,7 +180,7 @@ fn give_back_slow(stack: Stack) {
     // gives it up, after the last use below (a stack moved into a list
     // keeps its count there).
     let shared: &Shared = unsafe { &*link(&stack) };
-    if shared.owner == thread_id() {
+    if shared.owner == crate::thread::id() {
         // SAFETY: as in `give_back`.
         let local = unsafe { &mut *shared.local.get() };
         if !local.closed && local.idle.len() < shared.max_idle {
@@ -366,7 +348,7 @@ impl StackPoolBuilder {
     /// size that [`Stack::new`] would refuse.
     pub fn build(self) -> Result<StackPool> {
         let (usable, _) = super::sizes(self.size, self.guard_size)?;
-        let owner = thread_id();
+        let owner = crate::thread::id();
         Ok(StackPool {
             shared: Arc::new(Shared {
                 owner,
@@ -664,8 +646,8 @@ mod tests {
         drop(co);
         assert_eq!(pool.idle(), 1);
         // Dropped while suspended mid-body: its stack unwinds, then returns.
-        let dropped = std::rc::Rc::new(Cell::new(false));
-        struct Flag(std::rc::Rc<Cell<bool>>);
+        let dropped = std::rc::Rc::new(core::cell::Cell::new(false));
+        struct Flag(std::rc::Rc<core::cell::Cell<bool>>);
         impl Drop for Flag {
             fn drop(&mut self) {
                 self.0.set(true);
