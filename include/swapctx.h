@@ -50,8 +50,12 @@
  * longjmps into the caller.
  *
  * Every declaration below is checked against the Rust definitions in
- * src/capi.rs and src/capi/coro.rs by tests/capi.rs (names, parameter
- * counts and types, and the value of every status code).
+ * src/capi.rs and src/capi/coro.rs by the compilers (the unit tests in
+ * src/capi/header_check.rs): GCC compiles this header together with the
+ * declarations rendered from the Rust types, which rustc checks against
+ * the functions, so a type that differs does not compile; the constants
+ * are checked with _Static_assert, and enum swapctx_status is generated
+ * from the Rust definition.
  */
 #ifndef SWAPCTX_H
 #define SWAPCTX_H
@@ -67,8 +71,8 @@ extern "C" {
  * Return codes. 0 is success; codes 1 to 4 and 8 to 11 are the variants
  * of the Rust `swapctx::Error`, in order; 5 to 7 and 12 to 14 only arise
  * at the C boundary.
- * Each comment is what swapctx_strerror returns for the code (tests/capi.rs
- * checks that they are the same).
+ * Each comment is what swapctx_strerror returns for the code: the enum is
+ * generated from the Rust definition (src/capi/header_check.rs).
  */
 enum swapctx_status {
     /* success */

@@ -2,12 +2,14 @@
 //! anything with a C FFI) that want stackful contexts without a runtime.
 //!
 //! The header is the documentation C users read; this file says the same
-//! things for Rust readers. `tests/capi.rs` parses the header and checks
-//! every function declared there against the definitions here (name and
-//! parameters), and every status code against [`Status::name`] (its value)
-//! and [`Status::description`] (its comment), so the two cannot drift
-//! apart silently. The descriptions of [`Error`]'s codes are the error's
-//! own texts, written once in `src/error.rs`.
+//! things for Rust readers. The compilers hold the two together
+//! (`header_check.rs`, unit tests): rustc checks a table of every function's
+//! Rust type against the functions here, and GCC compiles the header with
+//! the table's C rendering, so a declaration that differs does not
+//! compile; `enum swapctx_status` is generated from [`Status`] (values,
+//! [`Status::name`], and [`Status::description`] as each comment). The
+//! descriptions of [`Error`]'s codes are the error's own texts, written
+//! once in `src/error.rs`.
 //!
 //! Rules for everything here:
 //! - errors are return codes ([`Status`]), never panics: a panic in the
@@ -29,6 +31,8 @@ use crate::Error;
 use crate::{Stack, StackPool};
 
 mod coro;
+#[cfg(all(test, feature = "std"))]
+mod header_check;
 
 /// The return codes, `enum swapctx_status` in the header. The first four
 /// after `Ok`, and `MapCountLimit` and `AddressSpaceLimit` (added later,
@@ -124,7 +128,8 @@ impl Status {
     /// do. For the codes of [`Error`]'s variants, the variant's own text
     /// (`crate::error::text`, also the start of its Rust message); the
     /// others are written here. `include/swapctx.h` repeats each as the
-    /// comment of its constant, and `tests/capi.rs` checks that it does.
+    /// comment of its constant, in the enum generated from this one
+    /// (`header_check.rs`).
     pub fn description(self) -> &'static CStr {
         match self {
             Status::Ok => c"success",

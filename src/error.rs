@@ -81,8 +81,8 @@ pub enum Error {
 /// The fixed text of each [`Error`] variant, written once: what went
 /// wrong, why, and what to do. [`Error`]'s `Display` prints it and adds
 /// the values the error carries (sizes, `errno`, limits); the C API's
-/// `swapctx_strerror` returns it as it is, and `tests/capi.rs` checks that
-/// the comment of each status code in `include/swapctx.h` says the same.
+/// `swapctx_strerror` returns it as it is, and the comment of each status
+/// code in `include/swapctx.h` is generated from it (`src/capi/header_check.rs`).
 /// Static and NUL-terminated, for C.
 pub(crate) mod text {
     use core::ffi::CStr;
