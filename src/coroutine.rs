@@ -783,10 +783,8 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
             // Windows: the stack's bounds, for the TEB while it runs.
             #[cfg(windows)]
             arch::set_coroutine_stack(sp, crate::stack::teb_of(&stack));
-            slots.write(Slots {
-                link: ptr::null_mut(),
-                this: sp,
-            });
+            // `link` is left as it is: every resume writes it first.
+            ptr::addr_of_mut!((*slots).this).write(sp);
             unwind_word(slots).write(0);
         }
         RawCoroutine {

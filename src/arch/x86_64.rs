@@ -242,12 +242,16 @@ pub(crate) unsafe fn suspend(slots: *mut [*mut u8; 2]) {
 #[inline(always)]
 pub(crate) unsafe fn finish(slots: *mut [*mut u8; 2]) -> ! {
     // SAFETY: per the contract: `link` holds the resumer, suspended in
-    // `resume`.
+    // `resume`, which expects the slots register back. (The slots come in
+    // rsi, not r12: then the entry functions, which end here, need not
+    // save and keep r12, callee-saved, just to hand it over; an asm that
+    // never returns may leave any register changed.)
     unsafe {
         core::arch::asm!(
-            "mov rsp, [r12]",           // load the resumer's stack pointer
+            "mov r12, rsi",             // the slots register, for the resumer
+            "mov rsp, [rsi]",           // load the resumer's stack pointer
             "ret",                      // return into resume, matching its call
-            in("r12") slots,
+            in("rsi") slots,
             options(noreturn),
         )
     }
