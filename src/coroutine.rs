@@ -303,8 +303,10 @@ const MAX_UNWIND_ROUNDS: u32 = 64;
 /// carries no value.
 ///
 /// ```text
-///   slots + Mail::<I, Y>::finish::<R>()  the Finish<R> of the last switch
-///   slots + Mail::<I, Y>::LETTER         the letter: an I or a Y (`post`)
+///   slots + Mail::<I, Y>::finish_offset  the Finish<R> of the last switch
+///                                        (or its address, `FINISH_MAX`)
+///   slots + Mail::<I, Y>::LETTER         the letter: an I or a Y (or its
+///                                        address, `LETTER_MAX`)
 ///   slots + MAIL_UNWIND                  the unwind word: non-zero once
 ///                                        drop resumes the coroutine to
 ///                                        clean it up
@@ -318,12 +320,24 @@ struct Mail<I, Y>(PhantomData<(I, Y)>);
 /// The unwind word's offset from the slots: right above them.
 const MAIL_UNWIND: usize = mem::size_of::<Slots>();
 
+/// The largest input or yielded value that travels in the letter itself;
+/// a bigger one stays in its sender's frame and the letter holds its
+/// address (so it is copied once, as a move would, not twice).
+const LETTER_MAX: usize = 2 * mem::size_of::<usize>();
+
+/// The largest `Finish<R>` the last switch leaves in the mailbox itself
+/// (a plain `R` of up to 5 words on 64-bit targets); a bigger one stays in
+/// the entry's frame, which nothing runs on again, and the mailbox holds
+/// its address. So a large return value does not make the mailbox large.
+const FINISH_MAX: usize = 8 * mem::size_of::<usize>();
+
 impl<I, Y> Mail<I, Y> {
-    const LETTER_ALIGN: usize = max(letter_align::<I>(), letter_align::<Y>());
+    const LETTER_ALIGN: usize = max(slot_align::<I, LETTER_MAX>(), slot_align::<Y, LETTER_MAX>());
     /// The letter's offset from the slots.
     const LETTER: usize = round_up(MAIL_UNWIND + mem::size_of::<usize>(), Self::LETTER_ALIGN);
     /// The letter's end, from the slots.
-    const LETTER_END: usize = Self::LETTER + max(letter_size::<I>(), letter_size::<Y>());
+    const LETTER_END: usize =
+        Self::LETTER + max(slot_size::<I, LETTER_MAX>(), slot_size::<Y, LETTER_MAX>());
     /// The slots are `STACK_ALIGN`-aligned, which must do for the letter.
     const ALIGNED: () = assert!(Self::LETTER_ALIGN <= arch::STACK_ALIGN);
 
@@ -334,29 +348,43 @@ impl<I, Y> Mail<I, Y> {
         slots.cast::<u8>().wrapping_add(Self::LETTER)
     }
 
-    /// The offset of the `Finish<R>` from the slots.
+    /// The offset of the `Finish<R>` slot from the slots.
     const fn finish_offset<R>() -> usize {
-        round_up(Self::LETTER_END, mem::align_of::<Finish<R>>())
+        round_up(Self::LETTER_END, slot_align::<Finish<R>, FINISH_MAX>())
     }
 
     /// The whole mailbox, from the slots up, for a coroutine returning `R`.
     const fn span<R>() -> usize {
-        Self::finish_offset::<R>() + mem::size_of::<Finish<R>>()
+        Self::finish_offset::<R>() + slot_size::<Finish<R>, FINISH_MAX>()
     }
 
     /// The alignment the slots need: the stack's, or the `Finish<R>`'s.
     const fn slots_align<R>() -> usize {
-        max(arch::STACK_ALIGN, mem::align_of::<Finish<R>>())
+        max(arch::STACK_ALIGN, slot_align::<Finish<R>, FINISH_MAX>())
     }
 
-    /// Where the last switch of the coroutine whose slots are at `slots`
-    /// leaves its `Finish<R>`.
+    /// The slot where the last switch of the coroutine whose slots are at
+    /// `slots` posts its `Finish<R>` (`post::<_, FINISH_MAX>`).
     #[inline(always)]
-    fn finish<R>(slots: *mut Slots) -> *mut Finish<R> {
-        slots
-            .cast::<u8>()
-            .wrapping_add(Self::finish_offset::<R>())
-            .cast()
+    fn finish_slot<R>(slots: *mut Slots) -> *mut u8 {
+        slots.cast::<u8>().wrapping_add(Self::finish_offset::<R>())
+    }
+
+    /// Where the `Finish<R>` of that last switch is: in the slot, or where
+    /// the slot points.
+    ///
+    /// # Safety
+    /// The coroutine has made its last switch, and its stack is still
+    /// there, untouched since.
+    #[inline(always)]
+    unsafe fn finished_at<R>(slots: *mut Slots) -> *mut Finish<R> {
+        let slot = Self::finish_slot::<R>(slots);
+        if by_value::<Finish<R>, FINISH_MAX>() {
+            slot.cast()
+        } else {
+            // SAFETY: per the contract, the slot holds the address.
+            unsafe { slot.cast::<*mut Finish<R>>().read() }
+        }
     }
 }
 
@@ -366,23 +394,24 @@ fn unwind_word(slots: *mut Slots) -> *mut usize {
     slots.cast::<u8>().wrapping_add(MAIL_UNWIND).cast()
 }
 
-/// A value of at most two words travels in the letter itself; a bigger
-/// one stays in its sender's frame, and the letter holds its address (so
-/// it is copied once, as a move would, not twice).
-const fn in_letter<T>() -> bool {
-    mem::size_of::<T>() <= 2 * mem::size_of::<usize>()
+/// A `T` of at most `MAX` bytes travels in its mailbox slot itself; a
+/// bigger one by address.
+const fn by_value<T, const MAX: usize>() -> bool {
+    mem::size_of::<T>() <= MAX
 }
 
-const fn letter_size<T>() -> usize {
-    if in_letter::<T>() {
+/// The size of a mailbox slot for a `T` of at most `MAX` bytes by value.
+const fn slot_size<T, const MAX: usize>() -> usize {
+    if by_value::<T, MAX>() {
         mem::size_of::<T>()
     } else {
         mem::size_of::<*const T>()
     }
 }
 
-const fn letter_align<T>() -> usize {
-    if in_letter::<T>() {
+/// The alignment of that slot.
+const fn slot_align<T, const MAX: usize>() -> usize {
+    if by_value::<T, MAX>() {
         mem::align_of::<T>()
     } else {
         mem::align_of::<*const T>()
@@ -402,17 +431,17 @@ const fn round_up(x: usize, align: usize) -> usize {
     (x + align - 1) & !(align - 1)
 }
 
-/// Leaves `value` in the letter at `at` for the other side, which takes it
-/// with [`take`] before anything else.
+/// Leaves `value` in the mailbox slot at `at` for the other side, which
+/// takes it with [`take`] (or reads it in place) before anything else.
 ///
 /// # Safety
-/// `at` is a letter that fits a `T` (`Mail::letter`); `value` stays where
-/// it is, not dropped, until the other side has taken it.
+/// `at` is a slot made for a `T` and this `MAX` (`Mail`); `value` stays
+/// where it is, not dropped, until the other side has taken it.
 #[inline(always)]
-unsafe fn post<T>(at: *mut u8, value: &ManuallyDrop<T>) {
-    // SAFETY: per the contract; the letter is aligned for T or a pointer.
+unsafe fn post<T, const MAX: usize>(at: *mut u8, value: &ManuallyDrop<T>) {
+    // SAFETY: per the contract; the slot is aligned for T or a pointer.
     unsafe {
-        if in_letter::<T>() {
+        if by_value::<T, MAX>() {
             ptr::write(at.cast::<T>(), ptr::read(&**value));
         } else {
             ptr::write(at.cast::<*const T>(), &**value as *const T);
@@ -423,12 +452,13 @@ unsafe fn post<T>(at: *mut u8, value: &ManuallyDrop<T>) {
 /// Moves out the `T` that [`post`] left at `at`.
 ///
 /// # Safety
-/// `at` holds a `T` posted by the other side and not taken yet.
+/// `at` holds a `T` posted by the other side, with the same `MAX`, and not
+/// taken yet.
 #[inline(always)]
-unsafe fn take<T>(at: *mut u8) -> T {
+unsafe fn take<T, const MAX: usize>(at: *mut u8) -> T {
     // SAFETY: per the contract.
     unsafe {
-        if in_letter::<T>() {
+        if by_value::<T, MAX>() {
             ptr::read(at.cast::<T>())
         } else {
             ptr::read(ptr::read(at.cast::<*const T>()))
@@ -521,7 +551,7 @@ impl<I, Y> Yielder<I, Y> {
         // before anything else. It resumes us with its input in the letter
         // (which we take at once), or with the unwind word set.
         unsafe {
-            post::<Y>(letter, &value);
+            post::<Y, LETTER_MAX>(letter, &value);
             let fake = tools::start_switch(&self.resumer);
             arch::suspend(slots.cast());
             tools::finish_switch(fake, Some(&self.resumer));
@@ -531,7 +561,7 @@ impl<I, Y> Yielder<I, Y> {
             if *unwind_word(slots) != 0 {
                 forced_unwind(slots as usize);
             }
-            take::<I>(letter)
+            take::<I, LETTER_MAX>(letter)
         }
     }
 }
@@ -660,7 +690,7 @@ where
         Finish::Unwound
     } else {
         // SAFETY: the first resume's input, which the resumer forgets.
-        let input = unsafe { take::<I>(Mail::<I, Y>::letter(slots)) };
+        let input = unsafe { take::<I, LETTER_MAX>(Mail::<I, Y>::letter(slots)) };
         match panic::catch_unwind(AssertUnwindSafe(|| call_closure(closure, &yielder, input))) {
             Ok(r) => Finish::Return(r),
             Err(payload) => match payload.downcast_ref::<ForcedUnwind>() {
@@ -684,14 +714,16 @@ where
         Finish::Unwound
     } else {
         // SAFETY: the first resume's input, which the resumer forgets.
-        let input = unsafe { take::<I>(Mail::<I, Y>::letter(slots)) };
+        let input = unsafe { take::<I, LETTER_MAX>(Mail::<I, Y>::letter(slots)) };
         Finish::Return(call_closure(closure, &yielder, input))
     };
+    // (A big Finish stays here, in this frame, which nothing runs on again.)
+    let finish = ManuallyDrop::new(finish);
     // SAFETY: the last switch: `this` is nulled so the resumer knows the
-    // mailbox holds a Finish<R>, which it moves out before this stack is
-    // reused or freed; nothing resumes this coroutine again.
+    // mailbox holds a Finish<R> (or its address), which it moves out before
+    // this stack is reused or freed; nothing resumes this coroutine again.
     unsafe {
-        Mail::<I, Y>::finish::<R>(slots).write(finish);
+        post::<_, FINISH_MAX>(Mail::<I, Y>::finish_slot::<R>(slots), &finish);
         (*slots).this = ptr::null_mut();
         tools::last_switch(&yielder.resumer);
         arch::finish(slots.cast())
@@ -815,12 +847,12 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
         // in the mailbox. Either is moved out at once and forgotten by the
         // coroutine.
         unsafe {
-            post::<I>(letter, &input);
+            post::<I, LETTER_MAX>(letter, &input);
             self.enter();
             if !(*slots).this.is_null() {
-                return CoroutineResult::Yield(take::<Y>(letter));
+                return CoroutineResult::Yield(take::<Y, LETTER_MAX>(letter));
             }
-            self.finished(Mail::<I, Y>::finish::<R>(slots))
+            self.finished(Mail::<I, Y>::finished_at::<R>(slots))
         }
     }
 
@@ -951,7 +983,7 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
             unsafe {
                 *unwind_word(self.slots) = 1;
                 self.enter();
-                match Mail::<I, Y>::finish::<R>(self.slots).read() {
+                match Mail::<I, Y>::finished_at::<R>(self.slots).read() {
                     #[cfg(feature = "std")]
                     Finish::TrappedReturn(r) => {
                         self.state = State::Abandoned;
@@ -984,13 +1016,13 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
                 *unwind_word(slots) = 1;
                 self.enter();
                 if !(*slots).this.is_null() {
-                    drop_quietly(take::<Y>(Mail::<I, Y>::letter(slots)));
+                    drop_quietly(take::<Y, LETTER_MAX>(Mail::<I, Y>::letter(slots)));
                     continue;
                 }
                 // A body that caught the unwind may have returned a value
                 // or panicked with another payload; dropping either must
                 // not panic out of drop.
-                match Mail::<I, Y>::finish::<R>(slots).read() {
+                match Mail::<I, Y>::finished_at::<R>(slots).read() {
                     Finish::Return(r) => drop_quietly(r),
                     Finish::Panic(payload) => drop_payload(payload),
                     Finish::Unwound => {}
@@ -1025,10 +1057,11 @@ impl<'a, I, Y, R, S: StackMemory> RawCoroutine<'a, I, Y, R, S> {
         &self.stack
     }
 
-    /// Where this coroutine's last switch leaves its `Finish<R>`.
+    /// The mailbox slot where this coroutine's last switch posts its
+    /// `Finish<R>`.
     #[cfg_attr(any(not(feature = "std"), windows), allow(dead_code))]
-    fn finish_place(&self) -> *mut Finish<R> {
-        Mail::<I, Y>::finish::<R>(self.slots)
+    fn finish_slot(&self) -> *mut u8 {
+        Mail::<I, Y>::finish_slot::<R>(self.slots)
     }
 
     /// Finishes the coroutine and gives its stack back, or `None` if the

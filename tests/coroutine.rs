@@ -68,6 +68,83 @@ fn values_travel_both_ways_over_many_rounds() {
     assert!(co.is_done());
 }
 
+/// A value of `N` words, each word its index plus `seed`, that counts its
+/// drops: too big for the mailbox from 3 words up (it then travels by
+/// address), so both ways of passing are used.
+struct Words<const N: usize> {
+    words: [u64; N],
+    drops: Rc<Cell<u32>>,
+}
+
+impl<const N: usize> Words<N> {
+    fn new(seed: u64, drops: &Rc<Cell<u32>>) -> Self {
+        Words {
+            words: core::array::from_fn(|i| seed + i as u64),
+            drops: drops.clone(),
+        }
+    }
+    fn seed(&self) -> u64 {
+        for (i, w) in self.words.iter().enumerate() {
+            assert_eq!(
+                *w,
+                self.words[0] + i as u64,
+                "word {i} of {N} was not carried"
+            );
+        }
+        self.words[0]
+    }
+}
+
+impl<const N: usize> Drop for Words<N> {
+    fn drop(&mut self) {
+        self.drops.set(self.drops.get() + 1);
+    }
+}
+
+/// Inputs, yields and returns of 1, 3 and 70 words (1 word fits the
+/// mailbox, 3 and 70 go by address; a return of 70 words is too big for
+/// the mailbox's result slot too): every word arrives, and every value is
+/// dropped exactly once, by whoever received it.
+#[test]
+fn values_of_every_size_arrive_whole_and_are_dropped_once() {
+    fn round<const A: usize, const B: usize, const C: usize>() {
+        let drops = Rc::new(Cell::new(0));
+        let d = drops.clone();
+        let mut co = Coroutine::new(move |y: &Yielder<Words<A>, Words<B>>, first: Words<A>| {
+            let mut seed = first.seed();
+            for _ in 0..5 {
+                let next = y.suspend(Words::new(seed * 10, &d));
+                seed = next.seed();
+            }
+            Words::<C>::new(seed + 1, &d)
+        });
+        for i in 1..=5u32 {
+            match co.resume(Words::new(i.into(), &drops)) {
+                CoroutineResult::Yield(w) => assert_eq!(w.seed(), u64::from(i) * 10),
+                CoroutineResult::Return(_) => panic!("returned early"),
+            }
+            // Each yield is dropped here, each input by the body's loop,
+            // except the first, which the closure holds until it ends.
+            assert_eq!(drops.get(), 2 * i - 1, "after round {i}");
+        }
+        match co.resume(Words::new(6, &drops)) {
+            CoroutineResult::Return(w) => assert_eq!(w.seed(), 7),
+            CoroutineResult::Yield(_) => panic!("yielded instead of returning"),
+        }
+        drop(co);
+        // 6 inputs, 5 yields, 1 return.
+        assert_eq!(
+            drops.get(),
+            12,
+            "{A}/{B}/{C} words: every value dropped once"
+        );
+    }
+    round::<1, 1, 1>();
+    round::<3, 3, 3>();
+    round::<70, 1, 70>();
+    round::<1, 70, 3>();
+}
+
 #[test]
 fn the_issue_example_works_as_written() {
     let mut co: Coroutine<i32, i32, &'static str> =

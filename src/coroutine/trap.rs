@@ -95,11 +95,11 @@
 
 use core::ffi::c_void;
 use core::marker::PhantomData;
-use core::mem;
+use core::mem::{self, ManuallyDrop};
 use core::ptr;
 use std::panic::{self, AssertUnwindSafe};
 
-use super::{Coroutine, Finish, Slots, State};
+use super::{post, Coroutine, Finish, Slots, State, FINISH_MAX};
 use crate::arch;
 use crate::stack::Stack;
 
@@ -296,8 +296,9 @@ impl<R> TrapHandle<R> {
             ptr::write(
                 at as *mut TrapCall<F, R>,
                 TrapCall {
-                    finish: self.finish as *mut Finish<R>,
+                    finish: self.finish as *mut u8,
                     f,
+                    _result: PhantomData,
                 },
             );
             let entry: unsafe extern "C" fn(*mut u8, *mut u8) -> ! = trap_entry::<F, R>;
@@ -329,18 +330,19 @@ where
     }
     // SAFETY: per the contract, `data` holds the closure and the place of
     // the Finish.
-    let TrapCall { finish: at, f } = unsafe { ptr::read(data.cast::<TrapCall<F, R>>()) };
+    let TrapCall { finish: at, f, .. } = unsafe { ptr::read(data.cast::<TrapCall<F, R>>()) };
     let finish: Finish<R> = match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Finish::TrappedReturn(r),
         Err(payload) => Finish::TrappedPanic(payload),
     };
+    let finish = ManuallyDrop::new(finish);
     let slots = slots.cast::<Slots>();
     // SAFETY: the last switch, as in `coroutine_entry`: `this` is nulled so
-    // the resumer reads the Finish<R> from the mailbox, and moves it out at
-    // once; the resumer marks the coroutine abandoned, so nothing resumes
-    // it.
+    // the resumer reads the Finish<R> (or its address) from the mailbox,
+    // and moves it out at once; the resumer marks the coroutine abandoned,
+    // so nothing resumes it.
     unsafe {
-        at.write(finish);
+        post::<Finish<R>, FINISH_MAX>(at, &finish);
         (*slots).this = ptr::null_mut();
         arch::finish(slots.cast())
     }
@@ -348,9 +350,10 @@ where
 
 /// What `return_from_trap` leaves for `trap_entry` on the coroutine's stack.
 struct TrapCall<F, R> {
-    /// Where the last switch leaves its result: the coroutine's mailbox.
-    finish: *mut Finish<R>,
+    /// The mailbox slot where the last switch posts its result.
+    finish: *mut u8,
     f: F,
+    _result: PhantomData<fn() -> R>,
 }
 
 /// Installs swapctx's stack-overflow handler now (it is otherwise
@@ -385,7 +388,7 @@ impl<I, Y, R> Coroutine<I, Y, R> {
         let stack = self.inner.stack();
         TrapHandle {
             slots: self.inner.slots as usize,
-            finish: self.inner.finish_place() as usize,
+            finish: self.inner.finish_slot() as usize,
             lo: stack.guard().0 as usize,
             hi: stack.top() as usize,
             _marker: PhantomData,
