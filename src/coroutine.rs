@@ -338,13 +338,9 @@ impl<I, Y> Mail<I, Y> {
     /// The letter's end, from the slots.
     const LETTER_END: usize =
         Self::LETTER + max(slot_size::<I, LETTER_MAX>(), slot_size::<Y, LETTER_MAX>());
-    /// The slots are `STACK_ALIGN`-aligned, which must do for the letter.
-    const ALIGNED: () = assert!(Self::LETTER_ALIGN <= arch::STACK_ALIGN);
-
     /// The letter of the coroutine whose slots are at `slots`.
     #[inline(always)]
     fn letter(slots: *mut Slots) -> *mut u8 {
-        let () = Self::ALIGNED;
         slots.cast::<u8>().wrapping_add(Self::LETTER)
     }
 
@@ -358,9 +354,13 @@ impl<I, Y> Mail<I, Y> {
         Self::finish_offset::<R>() + slot_size::<Finish<R>, FINISH_MAX>()
     }
 
-    /// The alignment the slots need: the stack's, or the `Finish<R>`'s.
+    /// The alignment the slots need: the stack's, or the letter's or the
+    /// `Finish<R>`'s if more (a zero-sized type may ask for any).
     const fn slots_align<R>() -> usize {
-        max(arch::STACK_ALIGN, slot_align::<Finish<R>, FINISH_MAX>())
+        max(
+            max(arch::STACK_ALIGN, Self::LETTER_ALIGN),
+            slot_align::<Finish<R>, FINISH_MAX>(),
+        )
     }
 
     /// The slot where the last switch of the coroutine whose slots are at

@@ -145,6 +145,26 @@ fn values_of_every_size_arrive_whole_and_are_dropped_once() {
     round::<1, 70, 3>();
 }
 
+/// Zero-sized, but aligned to 64 bytes: the mailbox aligns its slots for it.
+#[derive(Debug, PartialEq)]
+#[repr(align(64))]
+struct Aligned;
+
+#[test]
+fn values_aligned_beyond_the_stack_alignment_travel_too() {
+    #[derive(Debug, PartialEq)]
+    #[repr(align(32))]
+    struct Wide(u64);
+    let mut co = Coroutine::new(|y: &Yielder<Aligned, Wide>, first: Aligned| {
+        assert_eq!(&first as *const Aligned as usize % 64, 0);
+        let again = y.suspend(Wide(7));
+        assert_eq!(&again as *const Aligned as usize % 64, 0);
+        Wide(8)
+    });
+    assert_eq!(co.resume(Aligned), CoroutineResult::Yield(Wide(7)));
+    assert_eq!(co.resume(Aligned), CoroutineResult::Return(Wide(8)));
+}
+
 #[test]
 fn the_issue_example_works_as_written() {
     let mut co: Coroutine<i32, i32, &'static str> =
