@@ -326,7 +326,7 @@ const MAIL_UNWIND: usize = mem::size_of::<Slots>();
 const LETTER_MAX: usize = 2 * mem::size_of::<usize>();
 
 /// The largest `Finish<R>` the last switch leaves in the mailbox itself
-/// (a plain `R` of up to 5 words on 64-bit targets); a bigger one stays in
+/// (a return value of up to 7 words on 64-bit targets); a bigger one stays in
 /// the entry's frame, which nothing runs on again, and the mailbox holds
 /// its address. So a large return value does not make the mailbox large.
 const FINISH_MAX: usize = 8 * mem::size_of::<usize>();
