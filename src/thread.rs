@@ -3,9 +3,11 @@
 //!
 //! Everything that runs a coroutine or switches a context on a thread
 //! calls [`prepare`] first, and the stack pool tells its own thread apart
-//! by [`id`]. Both read the same word, so the usual case costs one
-//! thread-local load, inlined into the caller (a second thread-local flag
-//! cost a call per coroutine made: its accessor was not inlined).
+//! by [`id`]. Both read the same word: one thread-local per thread, where
+//! there were two (a flag and the id). Each read is one load where the
+//! compiler inlines the thread-local's accessor, and a call to it where
+//! rustc put the accessor in another codegen unit of the user's crate
+//! (BENCHMARKS.md, "Creating coroutines").
 
 use core::cell::Cell;
 use core::sync::atomic::{AtomicUsize, Ordering};
