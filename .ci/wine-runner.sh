@@ -10,4 +10,10 @@ if [ ! -f "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ]; then
     echo "wine-runner: no prepared Wine prefix at $WINEPREFIX; run .ci/wine-setup.sh first" >&2
     exit 127
 fi
+# `wine-runner.sh --wineserver ARGS`: the prefix's wineserver instead (for
+# .ci/run, which keeps one running for the whole Windows step).
+if [ "${1:-}" = "--wineserver" ]; then
+    shift
+    exec /usr/lib/wine/wineserver "$@"
+fi
 exec "${SWAPCTX_WINE:-/usr/lib/wine/wine64}" "$@"

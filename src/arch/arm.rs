@@ -155,22 +155,6 @@ macro_rules! switch_asm {
     };
 }
 
-/// The label `suspend` resumes at, as a `bx` target: in Thumb code its
-/// address with bit 0 set, so that `bx` stays in Thumb state.
-#[cfg(not(swapctx_thumb))]
-macro_rules! resume_label {
-    () => {
-        "adr r12, 2f"
-    };
-}
-#[cfg(swapctx_thumb)]
-macro_rules! resume_label {
-    () => {
-        "adr r12, 2f + 1"
-    };
-}
-pub(crate) use resume_label;
-
 /// The template of [`resume`]; its saves put each hand-saved register at
 /// its `CO_OFF_*` of the layout. The layout tests (`coroutine_tests.rs`)
 /// assemble the same template between loads of known values, so a change
@@ -212,20 +196,48 @@ pub(crate) unsafe fn resume(slots: *mut [*mut u8; 2]) {
 }
 
 /// The template of [`suspend`]: saves the same words as
-/// `resume_template!`, in the same places.
+/// `resume_template!`, in the same places. ARM state: `adr` gives the
+/// address of label 2, where the stub's `bx` resumes us.
+#[cfg(not(swapctx_thumb))]
 macro_rules! suspend_template {
     () => {
         concat!(
-            "push {{r6, r7, r11}}\n",      // save r6, r7, r11
-            $crate::arch::resume_label!(), // r12 = where we resume
-            "\n",
-            "push {{r12}}\n",     // save it
+            "push {{r6, r7, r11}}\n", // save r6, r7, r11
+            "adr r12, 2f\n",          // r12 = where we resume
+            "push {{r12}}\n",         // save it
+            "str sp, [r1, #4]\n",     // this = our stack pointer
+            "ldr sp, [r1]\n",         // load the resumer's stack pointer
+            "pop {{lr}}\n",           // pop its return address
+            "bx lr\n",                // return into resume, matching its bl
+            "2:\n",
+            "pop {{r6, r7, r11}}\n", // resumed: restore r6, r7, r11
+        )
+    };
+}
+/// Thumb state (the M profile): the resume address comes from a `bl`,
+/// which sets bit 0 for `bx` itself, not from `adr`: LLVM's assembler
+/// encoded `adr r12, 2f + 1` two bytes short when the `adr` sat at an
+/// address that is not a multiple of 4, so the coroutine resumed on the
+/// `bx lr` before label 2 (in one build of the Cortex-M demo, whose canary
+/// check caught it). The M
+/// profile has no return-stack predictor for the extra `bl` to unpair;
+/// the resumed path takes one more instruction (`b 4f`).
+#[cfg(swapctx_thumb)]
+macro_rules! suspend_template {
+    () => {
+        concat!(
+            "push {{r6, r7, r11}}\n", // save r6, r7, r11
+            "bl 3f\n",                // lr = label 2, with bit 0 set; on to 3
+            "2:\n",
+            "pop {{r6, r7, r11}}\n", // resumed: restore r6, r7, r11
+            "b 4f\n",                // and leave
+            "3:\n",
+            "push {{lr}}\n",      // save the resume address
             "str sp, [r1, #4]\n", // this = our stack pointer
             "ldr sp, [r1]\n",     // load the resumer's stack pointer
             "pop {{lr}}\n",       // pop its return address
             "bx lr\n",            // return into resume, matching its bl
-            "2:\n",
-            "pop {{r6, r7, r11}}\n", // resumed: restore r6, r7, r11
+            "4:\n",
         )
     };
 }
