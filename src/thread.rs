@@ -35,9 +35,7 @@ pub(crate) fn id() -> usize {
 /// Cheap enough for every coroutine made and every C API switch.
 #[inline]
 pub(crate) fn prepare() {
-    if known_id() == 0 {
-        first_use_here();
-    }
+    let _ = id();
 }
 
 /// The calling thread's id if it has one yet, else 0 (no thread's id): to
@@ -45,14 +43,6 @@ pub(crate) fn prepare() {
 #[inline]
 pub(crate) fn known_id() -> usize {
     ID.with(Cell::get)
-}
-
-/// [`first_use`], from [`prepare`]: a tail call, so that `prepare` needs no
-/// frame of its own.
-#[cold]
-#[inline(never)]
-fn first_use_here() {
-    ID.with(first_use);
 }
 
 #[cold]

@@ -462,6 +462,16 @@ const fn known_values<const N: usize>(seed: usize) -> [usize; N] {
     v
 }
 
+/// `.globl NAME` and `.hidden NAME`: the start of each test function
+/// written through a macro below (the architectures whose two functions
+/// are spelled out in full do not use it).
+#[allow(unused_macros)]
+macro_rules! hidden_global {
+    ($name:literal) => {
+        concat!(".globl ", $name, "\n", ".hidden ", $name, "\n")
+    };
+}
+
 // `swapctx_test_resume_loaded(value, slots, values)` saves every
 // callee-saved register, loads `values` into the `SAVED` registers, runs
 // `resume_template!` (the very template of `resume`), and restores;
@@ -473,12 +483,7 @@ const fn known_values<const N: usize>(seed: usize) -> [usize; N] {
 macro_rules! x86_64_test_function {
     ($name:literal, $template:expr) => {
         concat!(
-            ".globl ",
-            $name,
-            "\n",
-            ".hidden ",
-            $name,
-            "\n",
+            hidden_global!($name),
             $name,
             ":\n", // (value rdi, slots rsi, values rdx)
             "push rbp\n",
@@ -604,12 +609,7 @@ core::arch::global_asm!(
 macro_rules! aarch64_test_function {
     ($name:literal, $template:expr) => {
         concat!(
-            ".globl ",
-            $name,
-            "\n",
-            ".hidden ",
-            $name,
-            "\n",
+            hidden_global!($name),
             $name,
             ":\n",                          // (value x0, slots x1, values x2)
             "stp x29, x30, [sp, #-160]!\n", // save the callee-saved registers and lr
@@ -988,12 +988,7 @@ core::arch::global_asm!(
 macro_rules! x86_test_function {
     ($name:literal, $template:expr) => {
         concat!(
-            ".globl ",
-            $name,
-            "\n",
-            ".hidden ",
-            $name,
-            "\n",
+            hidden_global!($name),
             ".type ",
             $name,
             ", @function\n",
@@ -1034,12 +1029,7 @@ core::arch::global_asm!(
 macro_rules! arm_test_function {
     ($name:literal, $template:expr) => {
         concat!(
-            ".globl ",
-            $name,
-            "\n",
-            ".hidden ",
-            $name,
-            "\n",
+            hidden_global!($name),
             ".type ",
             $name,
             ", %function\n",
